@@ -1,0 +1,35 @@
+# Northwestern-UCLA Multiview Action3D (Kinect v1, 20 joints, x/y/z metres): 1484 clips,
+# 10 classes; standard cross-view split: train on views 1 and 2, test on view 3 (1020 / 464).
+dataset_type = 'SkeletonDataset'
+ann_file = 'data/skeleton/nw_ucla.npz'
+layout = 'kinect_20'
+clip_len = 32
+feats = ('joint', 'motion')  # x, y, z and their frame differences: 6 channels
+
+train_pipeline = [
+    dict(type='NormalizeSkeleton', scale_by='max'),
+    dict(type='UniformSampleFrames', clip_len=clip_len),
+    dict(type='RandomAffine2D', scale=(0.9, 1.1), max_rotation=10, max_shift=0.1),
+    dict(type='GenSkeletonFeatures', feats=feats),
+    dict(type='PackMicroActionInputs'),
+]
+test_pipeline = [
+    dict(type='NormalizeSkeleton', scale_by='max'),
+    dict(type='UniformSampleFrames', clip_len=clip_len, test_mode=True),
+    dict(type='GenSkeletonFeatures', feats=feats),
+    dict(type='PackMicroActionInputs'),
+]
+common = dict(type=dataset_type, ann_file=ann_file, layout=layout, num_classes=10,
+              score_channel=False)
+train_dataloader = dict(
+    batch_size=32, num_workers=1, persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(**common, split=dict(field='view', values=[1, 2]), pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=64, num_workers=1, persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(**common, split=dict(field='view', values=[3]), pipeline=test_pipeline,
+                 test_mode=True))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='AccMetric')
+test_evaluator = val_evaluator

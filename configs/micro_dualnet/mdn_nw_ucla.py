@@ -1,0 +1,10 @@
+# Micro-DualNet on NW-UCLA (Kinect 20 joints, x/y/z), cross-view: train views 1-2, test view 3.
+_base_ = [
+    '../_base_/models/micro_dualnet.py',
+    '../_base_/datasets/nw_ucla.py',
+    '../_base_/schedules/adamw_cosine_30e.py',
+    '../_base_/default_runtime.py',
+]
+model = dict(layout='kinect_20', entity_set='body6', num_classes=10, in_channels=6,
+             embed_dim=64, path=dict(depth=2, num_heads=4, dropout=0.1),
+             global_stream=dict(embed_dim=64))

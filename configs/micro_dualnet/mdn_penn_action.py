@@ -1,0 +1,11 @@
+# Micro-DualNet on Penn Action (13 joints; face/hands map to the nearest joints), official
+# split. About 10 minutes on a 2-core CPU.
+_base_ = [
+    '../_base_/models/micro_dualnet.py',
+    '../_base_/datasets/penn_action.py',
+    '../_base_/schedules/adamw_cosine_30e.py',
+    '../_base_/default_runtime.py',
+]
+model = dict(layout='penn_action_13', entity_set='body6', num_classes=15, in_channels=5,
+             embed_dim=64, path=dict(depth=2, num_heads=4, dropout=0.1),
+             global_stream=dict(embed_dim=64))

@@ -1,0 +1,3 @@
+from .config import check_config, enable_amp, load_config
+
+__all__ = ['load_config', 'check_config', 'enable_amp']

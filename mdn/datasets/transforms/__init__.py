@@ -1,0 +1,9 @@
+"""Skeleton transforms: each one's docstring lists its Required / Added / Modified keys."""
+from .augment import JointDropout, RandomAffine2D, RandomFlip
+from .features import GenSkeletonFeatures
+from .formatting import PackMicroActionInputs
+from .normalize import NormalizeSkeleton
+from .sampling import UniformSampleFrames
+
+__all__ = ['NormalizeSkeleton', 'UniformSampleFrames', 'RandomAffine2D', 'RandomFlip',
+           'JointDropout', 'GenSkeletonFeatures', 'PackMicroActionInputs']

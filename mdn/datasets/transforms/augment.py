@@ -1,0 +1,82 @@
+"""2D augmentation of normalised skeletons."""
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from mdn.layouts import get_layout
+from mdn.registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class RandomAffine2D(BaseTransform):
+    """Random scale, in-plane rotation and shift of the x, y coordinates (z left alone).
+
+    Required keys: keypoint [M,T,V,C] (normalised), keypoint_score
+    Modified keys: keypoint (missing joints stay at 0)
+    """
+
+    def __init__(self, scale=(0.9, 1.1), max_rotation: float = 15.0, max_shift: float = 0.1,
+                 prob: float = 1.0):
+        self.scale, self.max_rotation, self.max_shift, self.prob = (tuple(scale), max_rotation,
+                                                                     max_shift, prob)
+
+    def transform(self, results: dict) -> dict:
+        if np.random.rand() >= self.prob:
+            return results
+        kp = results['keypoint'].copy()
+        angle = np.deg2rad(np.random.uniform(-self.max_rotation, self.max_rotation))
+        s = np.random.uniform(*self.scale)
+        rot = s * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        shift = np.random.uniform(-self.max_shift, self.max_shift, size=2)
+        missing = results['keypoint_score'] <= 0
+        kp[..., :2] = kp[..., :2] @ rot.T.astype(np.float32) + shift.astype(np.float32)
+        kp[missing] = 0.0
+        results['keypoint'] = kp
+        return results
+
+
+@TRANSFORMS.register_module()
+class RandomFlip(BaseTransform):
+    """Mirror left/right: negate x and swap every keypoint with its partner (so left-hand
+    keypoints become right-hand ones and the entities swap with them).
+
+    Required keys: keypoint, keypoint_score, layout
+    Modified keys: keypoint, keypoint_score
+    Added keys: flipped
+    """
+
+    def __init__(self, prob: float = 0.5):
+        self.prob = prob
+
+    def transform(self, results: dict) -> dict:
+        flip = np.random.rand() < self.prob
+        results['flipped'] = bool(flip)
+        if not flip:
+            return results
+        index = get_layout(results['layout']).flip_index
+        kp = results['keypoint'][:, :, index].copy()
+        kp[..., 0] *= -1
+        results['keypoint'] = kp
+        results['keypoint_score'] = results['keypoint_score'][:, :, index]
+        return results
+
+
+@TRANSFORMS.register_module()
+class JointDropout(BaseTransform):
+    """Drop each joint in each frame with probability ``prob`` (coordinates and score -> 0),
+    mimicking detector misses so the model does not rely on any single keypoint.
+
+    Required keys: keypoint, keypoint_score
+    Modified keys: keypoint, keypoint_score
+    """
+
+    def __init__(self, prob: float = 0.05):
+        if not 0 <= prob < 1:
+            raise ValueError(f'JointDropout prob must be in [0, 1), got {prob}')
+        self.prob = prob
+
+    def transform(self, results: dict) -> dict:
+        drop = np.random.rand(*results['keypoint_score'].shape) < self.prob
+        kp, score = results['keypoint'].copy(), results['keypoint_score'].copy()
+        kp[drop], score[drop] = 0.0, 0.0
+        results['keypoint'], results['keypoint_score'] = kp, score
+        return results

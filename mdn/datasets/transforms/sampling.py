@@ -1,0 +1,50 @@
+"""Temporal sampling to a fixed clip length."""
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from mdn.registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class UniformSampleFrames(BaseTransform):
+    """Sample ``clip_len`` frames spread uniformly over the clip (PYSKL's scheme).
+
+    The clip is cut into ``clip_len`` equal segments and one frame is drawn from each: at a
+    random offset in training, deterministically in test mode (``seed``) so evaluation is
+    repeatable. Clips shorter than ``clip_len`` repeat frames in order. ``num_clips`` > 1
+    draws several clips (test-time averaging).
+
+    Required keys: keypoint [M,T,V,C], keypoint_score [M,T,V], total_frames
+    Modified keys: keypoint [M, num_clips*clip_len, V, C], keypoint_score
+    Added keys: frame_inds, clip_len, num_clips
+    """
+
+    def __init__(self, clip_len: int, num_clips: int = 1, test_mode: bool = False,
+                 seed: int = 255):
+        if clip_len < 1 or num_clips < 1:
+            raise ValueError(f'clip_len and num_clips must be >= 1, got {clip_len}, {num_clips}')
+        self.clip_len, self.num_clips, self.test_mode, self.seed = (clip_len, num_clips,
+                                                                    test_mode, seed)
+
+    def _indices(self, num_frames: int, rng: np.random.Generator) -> np.ndarray:
+        if num_frames < self.clip_len:  # stretch: each frame repeated, order kept
+            return np.floor(np.arange(self.clip_len) * num_frames / self.clip_len).astype(int)
+        bounds = np.linspace(0, num_frames, self.clip_len + 1)
+        low, high = bounds[:-1], np.maximum(bounds[1:], bounds[:-1] + 1)
+        offsets = rng.random(self.clip_len)
+        return np.minimum((low + offsets * (high - low)).astype(int), num_frames - 1)
+
+    def transform(self, results: dict) -> dict:
+        num_frames = results['keypoint'].shape[1]
+        if num_frames < 1:
+            raise ValueError(f'clip {results.get("frame_dir", "?")} has no frames')
+        rng = np.random.default_rng(self.seed) if self.test_mode else np.random.default_rng()
+        inds = np.concatenate([self._indices(num_frames, rng) for _ in range(self.num_clips)])
+        results['keypoint'] = results['keypoint'][:, inds]
+        results['keypoint_score'] = results['keypoint_score'][:, inds]
+        results.update(frame_inds=inds, clip_len=self.clip_len, num_clips=self.num_clips)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(clip_len={self.clip_len}, num_clips={self.num_clips}, '
+                f'test_mode={self.test_mode})')

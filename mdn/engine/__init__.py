@@ -1,0 +1,3 @@
+from .hooks import ClassBalancedLossHook
+
+__all__ = ['ClassBalancedLossHook']

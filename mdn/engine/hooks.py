@@ -1,0 +1,27 @@
+"""Training hooks."""
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+
+from mdn.models.losses import class_balanced_weights
+from mdn.registry import HOOKS
+
+
+@HOOKS.register_module()
+class ClassBalancedLossHook(Hook):
+    """Before training, set the head loss's class weights from the training set's label
+    counts (class-balanced "effective number" weights, for long-tailed MA-52)."""
+
+    def __init__(self, beta: float = 0.999):
+        if not 0 < beta < 1:
+            raise ValueError(f'ClassBalancedLossHook beta must be in (0, 1), got {beta}')
+        self.beta = beta
+
+    def before_train(self, runner) -> None:
+        dataset = runner.train_dataloader.dataset
+        counts = dataset.label_counts()
+        weights = class_balanced_weights(counts, self.beta)
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model.head.loss.set_class_weight(weights)
+        print_log(f'class-balanced loss weights (beta={self.beta}): min {weights.min():.3f}, '
+                  f'max {weights.max():.3f} over {len(weights)} classes', logger='current')

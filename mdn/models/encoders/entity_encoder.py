@@ -1,0 +1,86 @@
+"""Entity encoder: keypoints -> one token per anatomical entity per frame (the pose analogue
+of the paper's Spatial Entity Module)."""
+import math
+
+import torch
+from torch import Tensor, nn
+
+from mdn.layouts import get_layout
+from mdn.registry import MODELS
+
+
+@MODELS.register_module()
+class EntityEncoder(nn.Module):
+    """``[B, T, V, C]`` keypoint features -> ``[B, T, K, D]`` entity tokens.
+
+    Per frame and entity, two complementary poolings of the entity's joints are summed:
+
+    * attention pooling of per-joint embeddings (linear + learnable joint embedding; each
+      entity has its own query and attends only to its joints), robust to missing joints;
+    * an entity-wise linear map of the concatenated joint features (weights zero outside the
+      entity), which sees the joints' *relative configuration* (finger shape, hand-on-face).
+
+    A residual MLP mixes the result; entity and time position embeddings are added.
+
+    Args:
+        layout / entity_set: which keypoints form which entity (see ``mdn.layouts``).
+        in_channels: C, channels per joint (e.g. x, y, score = 3).
+        embed_dim: D.
+        max_frames: longest T the time embedding supports.
+    """
+
+    def __init__(self, layout: str, entity_set='body6', in_channels: int = 3,
+                 embed_dim: int = 128, max_frames: int = 256, dropout: float = 0.0):
+        super().__init__()
+        self.layout = get_layout(layout)
+        self.partition = self.layout.partition(entity_set)
+        V, K, D, C = (self.layout.num_keypoints, self.partition.num_entities, embed_dim,
+                      in_channels)
+        self.in_channels, self.embed_dim, self.max_frames = C, D, max_frames
+        self.register_buffer('entity_mask', torch.from_numpy(self.partition.mask),
+                             persistent=False)
+        self.joint_proj = nn.Linear(C, D)
+        self.joint_embed = nn.Parameter(torch.zeros(V, D))
+        self.joint_value = nn.Linear(D, D)
+        self.entity_query = nn.Parameter(torch.zeros(K, D))
+        # entity-wise linear: weight [K, V, C, D], masked to the entity's joints
+        self.entity_linear = nn.Parameter(torch.zeros(K, V, C, D))
+        self.entity_bias = nn.Parameter(torch.zeros(K, D))
+        self.norm = nn.LayerNorm(D)
+        self.mix = nn.Sequential(nn.Linear(D, 2 * D), nn.GELU(), nn.Dropout(dropout),
+                                 nn.Linear(2 * D, D))
+        self.entity_embed = nn.Parameter(torch.zeros(K, D))
+        self.time_embed = nn.Parameter(torch.zeros(max_frames, D))
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        for p in (self.joint_embed, self.entity_query, self.entity_embed, self.time_embed):
+            nn.init.trunc_normal_(p, std=0.02)
+        sizes = self.entity_mask.sum(1).clamp(min=1)  # joints per entity: fan-in = size * C
+        with torch.no_grad():
+            std = 1.0 / torch.sqrt(sizes * self.in_channels)
+            self.entity_linear.normal_().mul_(std.view(-1, 1, 1, 1))
+
+    @property
+    def num_entities(self) -> int:
+        return self.partition.num_entities
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Shape: ``[B, T, V, C] -> [B, T, K, D]``."""
+        B, T, V, C = x.shape
+        if V != self.layout.num_keypoints or C != self.in_channels:
+            raise ValueError(f'EntityEncoder for layout {self.layout.name} expects '
+                             f'[B, T, {self.layout.num_keypoints}, {self.in_channels}] input, '
+                             f'got {list(x.shape)}')
+        if T > self.max_frames:
+            raise ValueError(f'clip length {T} exceeds max_frames={self.max_frames}')
+        mask = self.entity_mask  # [K, V]
+        h = torch.nn.functional.gelu(self.joint_proj(x) + self.joint_embed)  # [B,T,V,D]
+        logits = torch.einsum('btvd,kd->btkv', h, self.entity_query) / math.sqrt(self.embed_dim)
+        logits = logits.masked_fill(mask == 0, float('-inf'))
+        pooled = torch.einsum('btkv,btvd->btkd', logits.softmax(-1), self.joint_value(h))
+        weight = self.entity_linear * mask[:, :, None, None]
+        config = torch.einsum('btvc,kvcd->btkd', x, weight) + self.entity_bias
+        tokens = self.norm(pooled + config)
+        tokens = tokens + self.mix(tokens)
+        return tokens + self.entity_embed + self.time_embed[:T, None, :]

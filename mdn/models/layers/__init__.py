@@ -1,0 +1,3 @@
+from .transformer import Mlp, TransformerBlock, TransformerEncoder
+
+__all__ = ['Mlp', 'TransformerBlock', 'TransformerEncoder']

@@ -1,0 +1,3 @@
+from .factorised_path import FactorisedPath, SpatialTransformer, TemporalTransformer
+
+__all__ = ['FactorisedPath', 'SpatialTransformer', 'TemporalTransformer']

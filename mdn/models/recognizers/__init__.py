@@ -1,0 +1,4 @@
+from .micro_dualnet import MicroDualNet
+from .skeleton_gcn import SkeletonGCN
+
+__all__ = ['MicroDualNet', 'SkeletonGCN']

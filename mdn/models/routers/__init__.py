@@ -1,0 +1,3 @@
+from .entity_router import EntityRouter
+
+__all__ = ['EntityRouter']

@@ -1,0 +1,3 @@
+from .sample import MicroActionDataSample
+
+__all__ = ['MicroActionDataSample']

@@ -1,0 +1,106 @@
+import numpy as np
+import pytest
+
+from mdn.datasets.transforms import (GenSkeletonFeatures, JointDropout, NormalizeSkeleton,
+                                     PackMicroActionInputs, RandomAffine2D, RandomFlip,
+                                     UniformSampleFrames)
+from mdn.layouts import get_layout
+
+from .helpers import random_clip
+
+
+def clip(**kw):
+    c = random_clip(**kw)
+    c['layout'] = 'coco_17'
+    return c
+
+
+def test_normalize_centres_on_mid_shoulder_and_scales():
+    c = clip(num_frames=5)
+    kp = c['keypoint']
+    kp[..., 5, :] = [100, 200]   # left shoulder
+    kp[..., 6, :] = [300, 200]   # right shoulder
+    kp[..., 11, :] = [100, 300]  # hips 100 px below: torso 100 < shoulder width 200
+    kp[..., 12, :] = [300, 300]
+    out = NormalizeSkeleton(scale_by='max')(c)['keypoint']
+    np.testing.assert_allclose(out[0, 0, 5], [-0.5, 0.0], atol=1e-6)
+    np.testing.assert_allclose(out[0, 0, 6], [0.5, 0.0], atol=1e-6)
+    np.testing.assert_allclose(out[0, 0, 11], [-0.5, 0.5], atol=1e-6)
+
+
+def test_normalize_zeroes_missing_joints():
+    c = clip(num_frames=4)
+    c['keypoint_score'][0, 1, 3] = 0
+    out = NormalizeSkeleton()(c)
+    assert (out['keypoint'][0, 1, 3] == 0).all()
+    with pytest.raises(ValueError, match='scale_by'):
+        NormalizeSkeleton(scale_by='head')
+
+
+@pytest.mark.parametrize('num_frames', [1, 7, 32, 100])
+def test_uniform_sampling_shapes_and_order(num_frames):
+    c = clip(num_frames=num_frames)
+    out = UniformSampleFrames(clip_len=16, num_clips=2, test_mode=True)(c)
+    assert out['keypoint'].shape == (1, 32, 17, 2)
+    inds = out['frame_inds'].reshape(2, 16)
+    assert (np.diff(inds, axis=1) >= 0).all() and inds.max() < num_frames
+    if num_frames >= 16:
+        assert len(np.unique(inds[0])) == 16  # spread over the clip, no repeats
+    # test mode is repeatable, train mode is random
+    again = UniformSampleFrames(clip_len=16, num_clips=2, test_mode=True)(clip(
+        num_frames=num_frames))
+    assert (again['frame_inds'] == out['frame_inds']).all()
+
+
+def test_flip_swaps_left_and_right():
+    c = clip(num_frames=3)
+    left_wrist = c['keypoint'][0, :, 9].copy()
+    out = RandomFlip(prob=1.0)(c)
+    np.testing.assert_allclose(out['keypoint'][0, :, 10, 0], -left_wrist[:, 0])
+    np.testing.assert_allclose(out['keypoint'][0, :, 10, 1], left_wrist[:, 1])
+    assert out['flipped']
+
+
+def test_affine_keeps_missing_joints_at_zero_and_moves_others():
+    c = NormalizeSkeleton()(clip(num_frames=4))
+    c['keypoint_score'][0, 0, 0] = 0
+    c['keypoint'][0, 0, 0] = 0
+    before = c['keypoint'].copy()
+    out = RandomAffine2D(max_rotation=30, max_shift=0.2)(c)
+    assert (out['keypoint'][0, 0, 0] == 0).all()
+    assert not np.allclose(out['keypoint'], before)
+
+
+def test_joint_dropout_rate():
+    np.random.seed(0)
+    c = clip(num_frames=200)
+    out = JointDropout(prob=0.1)(c)
+    rate = (out['keypoint_score'] == 0).mean()
+    assert 0.07 < rate < 0.13
+    assert (out['keypoint'][out['keypoint_score'] == 0] == 0).all()
+
+
+def test_features_channels_and_bone():
+    c = clip(num_frames=4)
+    c['keypoint_score'][0, 2, 0] = 0
+    out = GenSkeletonFeatures(feats=('joint', 'score', 'motion', 'bone'))(
+        dict(c, keypoint=c['keypoint'].copy()))
+    f = out['keypoint']
+    assert f.shape == (1, 4, 17, 2 + 1 + 2 + 2)
+    kp = c['keypoint']
+    np.testing.assert_allclose(f[0, 0, 5, 3:5], kp[0, 1, 5] - kp[0, 0, 5])
+    assert (f[0, 1, 0, 3:5] == 0).all() and (f[0, 2, 0, 3:5] == 0).all()  # miss at frame 2
+    parent = get_layout('coco_17').parents[9]
+    np.testing.assert_allclose(f[0, 0, 9, 5:7], kp[0, 0, 9] - kp[0, 0, parent])
+    with pytest.raises(ValueError, match='unknown skeleton features'):
+        GenSkeletonFeatures(feats=('angle',))
+
+
+def test_pack_reshapes_clips_and_pads_people():
+    c = clip(num_frames=10)
+    c = UniformSampleFrames(clip_len=4, num_clips=3, test_mode=True)(c)
+    packed = PackMicroActionInputs(num_people=2)(c)
+    assert tuple(packed['inputs'].shape) == (6, 4, 17, 2)  # 3 clips x 2 people
+    assert packed['inputs'][1].abs().sum() == 0  # padded second person of clip 0
+    assert int(packed['data_samples'].gt_label) == 0
+    assert packed['data_samples'].metainfo['frame_dir'] == 'clip'
