@@ -1,0 +1,3 @@
+# Ablation: both paths averaged 50/50 instead of the entity-level router.
+_base_ = './mdn_penn_action.py'
+model = dict(fusion='mean')
