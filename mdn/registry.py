@@ -21,14 +21,15 @@ from mmengine.registry import Registry
 
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS)
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS)
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['mdn.engine'])
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=["mdn.engine"])
 DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, locations=['mdn.datasets'])
 DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS,
                          locations=['mdn.datasets'])
 TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS,
                       locations=['mdn.datasets.transforms'])
 MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['mdn.models'])
-MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS)
+MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS,
+                          locations=['mdn.engine'])
 OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS)
 OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS)
 OPTIM_WRAPPER_CONSTRUCTORS = Registry('optimizer wrapper constructor',

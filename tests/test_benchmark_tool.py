@@ -6,6 +6,7 @@ import os.path as osp
 
 import pytest
 
+from mdn.apis import benchmark as bench
 from mdn.apis.benchmark import BenchmarkSettings, build_model, layout_with_keypoints
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -24,7 +25,9 @@ def _tool():
     return module
 
 
-def test_benchmark_tool_compare_writes_json(tmp_path, capsys):
+def test_benchmark_tool_compare_writes_json(tmp_path, capsys, monkeypatch):
+    # phases in this process (fast); the subprocess path is tested below
+    monkeypatch.setattr(bench, 'run_phase_subprocess', bench.run_phase)
     out = tmp_path / 'bench.json'
     _tool().main([MDN, '--compare', STGCN, '--shape', '8', '13', '--batch-train', '2',
                   '--batch-infer', '2', '--repeats', '2', '--warmup', '1',
@@ -46,6 +49,13 @@ def test_benchmark_tool_compare_writes_json(tmp_path, capsys):
     assert ratio['model'] == 'mdn_penn_action' and ratio['baseline'] == 'stgcn_penn_action'
     assert {'train_clips_per_s_ratio', 'latency_ratio', 'infer_clips_per_s_ratio'} <= set(ratio)
     assert report['settings']['batch_train'] == 2
+
+
+def test_phase_in_subprocess():
+    settings = BenchmarkSettings(clip_len=8, batch_train=2, batch_infer=2, repeats=1, warmup=1)
+    result = bench.run_phase_subprocess(STGCN, 'train', settings)
+    assert result['shape'] == [8, 13, 5] and len(result['train_times_s']) == 1
+    assert result['mem_train_mb'] >= 0 and result['train_clips_per_s'] > 0
 
 
 def test_shape_and_layout_overrides():

@@ -60,6 +60,8 @@ def parse_args(argv=None):
     p.add_argument('--min-score', type=float, default=0.3,
                    help='body keypoint score that counts as a person being there')
     p.add_argument('--workers', type=int, default=1, help='processes, for many videos')
+    p.add_argument('--threads', type=int,
+                   help='torch threads (default: all cores; 1 is faster on a busy machine)')
     p.add_argument('--resume', action='store_true', help='skip videos already extracted')
     p.add_argument('--no-progress', action='store_true')
     p.add_argument('--benchmark', action='store_true',
@@ -101,6 +103,9 @@ def run_benchmark(args) -> int:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
     if args.benchmark:
         return run_benchmark(args)
     items = collect_videos(args.input, args.video_root)

@@ -21,6 +21,7 @@ $PIP install --quiet --no-build-isolation --no-binary xtcocotools xtcocotools==1
 # mmpose/mmdet declare chumpy and torchvision; mediapipe declares opencv-contrib and numpy<2;
 # openmim declares opendatalab, which pins setuptools 60 (mmengine needs >=77).
 $PIP install --quiet --no-deps mmpose==1.3.2 mmdet==3.3.0 mediapipe==0.10.21 openmim==0.3.9
-# mdn itself, editable, so tools/ and configs/ are reachable through mim as well.
-$PIP install --quiet --no-deps --no-build-isolation -e .
+# mdn itself (a regular install: mim finds tools/ and configs/ in site-packages/mdn/.mim;
+# code in this checkout still wins when run from here: tools/*.py put the repo first on sys.path).
+$PIP install --quiet --no-deps --no-build-isolation .
 .venv/bin/python -c "import mdn, torch, mmengine; print('mdn', mdn.__version__, '| torch', torch.__version__, '| mmengine', mmengine.__version__)"

@@ -18,7 +18,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from mdn.apis.config import check_config, load_config  # noqa: E402
+from mdn.apis.config import check_config, init_cpu_distributed, load_config  # noqa: E402
 from mdn.utils.io import atomic_write  # noqa: E402
 
 
@@ -52,6 +52,7 @@ def main(argv=None) -> dict:
         evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
         cfg.test_evaluator = evaluators + [dict(type='DumpPredictions', out_file=args.dump)]
     check_config(cfg, train=False)
+    init_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     if args.out_json:

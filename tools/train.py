@@ -13,7 +13,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from mdn.apis.config import check_config, enable_amp, load_config  # noqa: E402
+from mdn.apis.config import (check_config, enable_amp, init_cpu_distributed,  # noqa: E402
+                             load_config)
 
 
 def parse_args(argv=None):
@@ -45,6 +46,7 @@ def build_config(args) -> Config:
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     check_config(cfg)
+    init_cpu_distributed(cfg)
     return cfg
 
 

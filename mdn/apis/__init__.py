@@ -1,3 +1,3 @@
-from .config import check_config, enable_amp, load_config
+from .config import check_config, enable_amp, init_cpu_distributed, load_config
 
-__all__ = ['load_config', 'check_config', 'enable_amp']
+__all__ = ['load_config', 'check_config', 'enable_amp', 'init_cpu_distributed']

@@ -82,3 +82,21 @@ def enable_amp(cfg: Config) -> bool:
     cfg.optim_wrapper.type = 'AmpOptimWrapper'
     cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     return True
+
+
+def init_cpu_distributed(cfg: Config) -> None:
+    """Start the gloo process group for ``--launcher pytorch`` on a machine without CUDA.
+
+    MMEngine's pytorch launcher calls ``torch.cuda.set_device`` unconditionally, which fails on
+    CPU-only builds; torchrun's environment variables are all gloo needs. With CUDA present,
+    MMEngine's own ``init_dist`` runs as usual.
+    """
+    import torch.distributed as dist
+    if cfg.get('launcher', 'none') != 'pytorch' or torch.cuda.is_available():
+        return
+    cfg.setdefault('model_wrapper_cfg', dict(
+        type='mdn.CPUDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False)))
+    if not dist.is_initialized():
+        cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+        dist.init_process_group(backend='gloo')

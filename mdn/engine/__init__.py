@@ -1,3 +1,4 @@
 from .hooks import ClassBalancedLossHook
+from .model_wrappers import CPUDistributedDataParallel
 
-__all__ = ['ClassBalancedLossHook']
+__all__ = ['ClassBalancedLossHook', 'CPUDistributedDataParallel']

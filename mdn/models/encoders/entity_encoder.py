@@ -75,10 +75,13 @@ class EntityEncoder(nn.Module):
         if T > self.max_frames:
             raise ValueError(f'clip length {T} exceeds max_frames={self.max_frames}')
         mask = self.entity_mask  # [K, V]
-        h = torch.nn.functional.gelu(self.joint_proj(x) + self.joint_embed)  # [B,T,V,D]
+        # joint_proj's bias joins the joint embedding: one [B,T,V,D] pass fewer
+        h = torch.nn.functional.gelu(torch.matmul(x, self.joint_proj.weight.t())
+                                     + (self.joint_proj.bias + self.joint_embed))  # [B,T,V,D]
         logits = torch.einsum('btvd,kd->btkv', h, self.entity_query) / math.sqrt(self.embed_dim)
-        logits = logits.masked_fill(mask == 0, float('-inf'))
-        pooled = torch.einsum('btkv,btvd->btkd', logits.softmax(-1), self.joint_value(h))
+        attn = logits.masked_fill(mask == 0, float('-inf')).softmax(-1)
+        # attention rows sum to 1, so value(attn @ h) == attn @ value(h): map K, not V, tokens
+        pooled = self.joint_value(torch.einsum('btkv,btvd->btkd', attn, h))
         weight = self.entity_linear * mask[:, :, None, None]
         config = torch.einsum('btvc,kvcd->btkd', x, weight) + self.entity_bias
         tokens = self.norm(pooled + config)

@@ -9,6 +9,9 @@ class GlobalPoseStream(nn.Module):
     """``[B, T, V, C] -> [B, D]``: per-frame embedding of the whole skeleton, a few residual
     temporal convolutions, then mean over time.
 
+    Normalisation is per sample (GroupNorm), not BatchNorm: results do not depend on the batch
+    split, so multi-process training equals single-process training without SyncBN.
+
     Args:
         num_keypoints / in_channels: V and C of the input.
         embed_dim: D.
@@ -23,7 +26,7 @@ class GlobalPoseStream(nn.Module):
                                          nn.LayerNorm(embed_dim), nn.GELU())
         self.blocks = nn.ModuleList([
             nn.Sequential(nn.Conv1d(embed_dim, embed_dim, kernel_size, padding=kernel_size // 2),
-                          nn.BatchNorm1d(embed_dim), nn.GELU(), nn.Dropout(dropout))
+                          nn.GroupNorm(1, embed_dim), nn.GELU(), nn.Dropout(dropout))
             for _ in range(depth)])
         self.out_dim = embed_dim
 

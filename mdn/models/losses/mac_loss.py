@@ -2,10 +2,12 @@
 
 Our reading of the paper (METHOD.md Sec. 4.7): per entity, the time-pooled ST and TS
 features are projected and L2-normalised; the positive of (sample b, entity i, ST) is
-(b, i, TS), the negatives are the other samples' same entity in the batch; a symmetric
+(b, i, TS), the negatives are the other samples' same entity in the batch (the global
+batch, gathered across processes); a symmetric
 InfoNCE (ST->TS and TS->ST) with temperature 0.1, averaged over entities, weighted by lambda.
 """
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -16,10 +18,32 @@ def mac_infonce(z_st: Tensor, z_ts: Tensor, temperature: float) -> Tensor:
     """Symmetric InfoNCE on ``[B, K, P]`` L2-normalised embeddings, mean over entities."""
     B, K, _ = z_st.shape
     logits = torch.einsum('ikp,jkp->kij', z_st, z_ts) / temperature  # [K, B, B]
-    target = torch.arange(B, device=z_st.device).expand(K, B)
-    st_to_ts = F.cross_entropy(logits.reshape(K * B, B), target.reshape(-1))
-    ts_to_st = F.cross_entropy(logits.transpose(1, 2).reshape(K * B, B), target.reshape(-1))
+    target = torch.arange(B, device=z_st.device).expand(K, B).reshape(-1)
+    st_to_ts = F.cross_entropy(logits.reshape(K * B, B), target)
+    ts_to_st = F.cross_entropy(logits.transpose(1, 2).reshape(K * B, B), target)
     return 0.5 * (st_to_ts + ts_to_st)
+
+
+def gather_batch(z: Tensor) -> 'tuple[Tensor, int]':
+    """Every rank's ``z`` concatenated (rank order), with only this rank's slice carrying
+    gradients, and the world size. The identity outside distributed training.
+
+    No collective runs in backward (a gather with gradients would interleave with DDP's own
+    all-reduce on the same process group).
+    """
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return z, 1
+    world, rank = dist.get_world_size(), dist.get_rank()
+    sizes = [torch.zeros(1, dtype=torch.long, device=z.device) for _ in range(world)]
+    dist.all_gather(sizes, torch.tensor([z.shape[0]], device=z.device))
+    sizes = [int(s) for s in sizes]
+    padded = torch.zeros((max(sizes), *z.shape[1:]), dtype=z.dtype, device=z.device)
+    padded[:z.shape[0]] = z.detach()
+    parts = [torch.empty_like(padded) for _ in range(world)]
+    dist.all_gather(parts, padded)
+    parts = [p[:n] for p, n in zip(parts, sizes)]
+    parts[rank] = z
+    return torch.cat(parts), world
 
 
 @MODELS.register_module()
@@ -47,4 +71,12 @@ class MACLoss(nn.Module):
         """``[B, T, K, D]`` x2 (before routing) -> weighted scalar loss."""
         z_st = F.normalize(self.proj_st(x_st.mean(1)), dim=-1)
         z_ts = F.normalize(self.proj_ts(x_ts.mean(1)), dim=-1)
-        return self.loss_weight * mac_infonce(z_st, z_ts, self.temperature)
+        # Multi-process: every rank computes the loss of the *global* batch; only its own
+        # embeddings carry gradients, so DDP's average over ranks is the exact single-process
+        # gradient once each rank's gradient is scaled by the world size (value unchanged).
+        all_st, world = gather_batch(z_st)
+        all_ts, _ = gather_batch(z_ts)
+        loss = mac_infonce(all_st, all_ts, self.temperature)
+        if world > 1:
+            loss = loss + (world - 1) * (loss - loss.detach())
+        return self.loss_weight * loss
