@@ -130,3 +130,38 @@ def test_mim_train_entry_point(tmp_path):
         timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert (work / 'epoch_1.pth').exists()
+
+
+def test_checkpoint_from_another_architecture_is_refused(tmp_path):
+    from mdn.apis.checkpoint import CheckpointMismatchError, check_checkpoint_matches
+    from tests.helpers import tiny_model
+    other = tiny_model(layout='penn_action_13', num_classes=15)
+    path = str(tmp_path / 'penn.pth')
+    torch.save(dict(state_dict=other.state_dict(), meta={}), path)
+    with pytest.raises(CheckpointMismatchError, match=r'penn.pth does not fit the model.*'
+                       r'shape mismatch'):
+        check_checkpoint_matches(tiny_model(layout='coco_17', num_classes=4), path)
+    check_checkpoint_matches(other, path)  # its own model: fine
+    garbage = tmp_path / 'garbage.pth'
+    garbage.write_bytes(b'not a checkpoint')
+    with pytest.raises(CheckpointMismatchError, match='garbage.pth: not a readable checkpoint'):
+        check_checkpoint_matches(other, str(garbage))
+
+
+def test_cli_reports_bad_input_without_traceback(tmp_path):
+    import subprocess
+    missing = str(tmp_path / 'nope.py')
+    result = subprocess.run([sys.executable, str(REPO / 'tools/train.py'), missing],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert f'error: config file not found: {missing}' in result.stderr
+    assert 'Traceback' not in result.stderr
+    cfg = tmp_path / 'penn_missing.py'
+    cfg.write_text(f"_base_ = [{str(REPO / 'configs/micro_dualnet/mdn_penn_action.py')!r}]\n"
+                   f"train_dataloader = dict(dataset=dict(ann_file={str(tmp_path / 'x.npz')!r}))\n")
+    result = subprocess.run([sys.executable, str(REPO / 'tools/train.py'), str(cfg),
+                             '--work-dir', str(tmp_path / 'w')],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert 'annotation file not found' in result.stderr and 'x.npz' in result.stderr
+    assert 'Traceback' not in result.stderr

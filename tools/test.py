@@ -18,6 +18,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from mdn.apis.cli import run_cli  # noqa: E402
+
+from mdn.apis.checkpoint import check_checkpoint_matches  # noqa: E402
 from mdn.apis.config import check_config, init_cpu_distributed, load_config  # noqa: E402
 from mdn.utils.io import atomic_write  # noqa: E402
 
@@ -54,6 +57,7 @@ def main(argv=None) -> dict:
     check_config(cfg, train=False)
     init_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
+    check_checkpoint_matches(runner.model, args.checkpoint)  # MMEngine only warns
     metrics = runner.test()
     if args.out_json:
         with atomic_write(args.out_json, 'w') as f:
@@ -62,4 +66,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

@@ -13,6 +13,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from mdn.apis.cli import run_cli  # noqa: E402
+
 from mdn.apis.config import (check_config, enable_amp, init_cpu_distributed,  # noqa: E402
                              load_config)
 
@@ -57,4 +59,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

@@ -89,7 +89,7 @@ class SyntheticClipGenerator:
     """Generates one clip ``[T, 133, 2]`` (+ scores) of a class, from a seeded RNG."""
 
     def __init__(self, fps: float = 30.0, frames: Tuple[int, int] = (45, 90),
-                 noise: float = 0.01, miss_prob: float = 0.02):
+                 noise: float = 0.005, miss_prob: float = 0.01):
         self.fps, self.frames, self.noise, self.miss_prob = fps, frames, noise, miss_prob
         self.template = _template()
 
@@ -169,18 +169,18 @@ class SyntheticClipGenerator:
         freq = {'shake_leg': (2.0, 4.0), 'nod_head': (1.0, 2.0), 'shake_head': (1.0, 2.0),
                 'tap_fingers': (2.0, 4.0)}[name]
         wave = np.sin(2 * np.pi * rng.uniform(*freq) * t + rng.uniform(0, 6.3))[:, None]
-        amp = rng.uniform(0.6, 1.4)
+        amp = rng.uniform(0.7, 1.3)
         if name == 'shake_leg':
             legs = [[13, 15, 17, 18, 19], [14, 16, 20, 21, 22]][rng.integers(2)]
-            clip[:, legs, 1] += 0.06 * amp * wave
+            clip[:, legs, 1] += 0.12 * amp * wave
         elif name == 'nod_head':
-            clip[:, HEAD_POINTS, 1] += 0.06 * amp * wave
+            clip[:, HEAD_POINTS, 1] += 0.1 * amp * wave
         elif name == 'shake_head':
-            clip[:, HEAD_POINTS, 0] += 0.06 * amp * wave
+            clip[:, HEAD_POINTS, 0] += 0.1 * amp * wave
         else:
             hand = [LEFT_HAND, RIGHT_HAND][rng.integers(2)]
             tips = np.arange(hand.start, hand.stop)[[6, 7, 8, 10, 11, 12, 14, 15, 16]]
-            clip[:, tips, 1] += 0.04 * amp * wave
+            clip[:, tips, 1] += 0.1 * amp * wave
 
 
 @DATASETS.register_module()

@@ -145,10 +145,9 @@ def extract_videos(items: Sequence[VideoItem], backend: BackendLike, out_path: s
     store.prepare(dict(settings, stride=stride, max_people=max_people, min_score=min_score),
                   resume)
     summary = Summary(total=len(items))
-    todo = []
-    for item in items:
-        (summary.resumed if resume and store.has(item.name) else todo).append(item)
-    summary.resumed = [item.name for item in summary.resumed]
+    summary.resumed = [item.name for item in items if resume and store.has(item.name)]
+    resumed = set(summary.resumed)
+    todo = [item for item in items if item.name not in resumed]
     options = dict(stride=stride, max_people=max_people, min_score=min_score)
     with tqdm(total=len(items), initial=len(summary.resumed), desc='videos', unit='video',
               disable=not progress, position=0) as bar:

@@ -38,7 +38,7 @@ def parse_list_line(line: str) -> Optional[tuple]:
 
 
 def read_list_file(path: str, video_root: Optional[str] = None) -> List[VideoItem]:
-    """Items of a list file; relative paths are under ``video_root`` (default: the list's folder)."""
+    """Items of a list file; relative paths are under ``video_root`` (default: its folder)."""
     root = video_root if video_root is not None else osp.dirname(osp.abspath(path))
     items = []
     with open(path, encoding='utf-8') as f:

@@ -108,3 +108,21 @@ def test_killed_run_resumes_to_the_same_file(video_list, tmp_path, tiny_pose_con
     assert f'{len(finished)} already done (resume), 2 failed' in done.stdout, done.stdout
     assert 'FAILED corrupt' in done.stdout and 'FAILED empty' in done.stdout
     assert_same_file(out, reference)
+
+
+def test_cli_backend_spec_from_config_and_flags(tmp_path):
+    import importlib.util
+    spec_ = importlib.util.spec_from_file_location('extract_pose_tool', TOOL)
+    tool = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(tool)
+    config = tmp_path / 'pose.py'
+    config.write_text("pose_backend = dict(type='mmpose', model='rtmw-l', batch_size=32)\n")
+    args = tool.parse_args(['x.mp4', '--out', 'o.pkl', '--config', str(config),
+                            '--batch-size', '8', '--checkpoint', 'none'])
+    assert tool.backend_spec(args) == dict(type='mmpose', model='rtmw-l', batch_size=8,
+                                           checkpoint=None)
+    args = tool.parse_args(['x.mp4', '--out', 'o.pkl', '--backend', 'mediapipe',
+                            '--model-complexity', '0', '--batch-size', '8'])
+    assert tool.backend_spec(args) == dict(type='mediapipe', model_complexity=0)
+    with pytest.raises(SystemExit):
+        tool.parse_args(['x.mp4'])  # --out is required unless --benchmark

@@ -13,8 +13,7 @@ import pytest
 from mdn.datasets.annotation_io import load_annotations
 from mdn.pose.extract import extract_videos, person_found
 from mdn.pose.inputs import VideoItem
-from mdn.pose.mediapipe_to_coco_wholebody import (FACE68_FROM_FACEMESH,
-                                                  holistic_to_coco_wholebody)
+from mdn.pose.mediapipe_to_coco_wholebody import FACE68_FROM_FACEMESH, holistic_to_coco_wholebody
 
 from ..conftest import require_shared
 from .video_fixtures import (MA52_DEMO, downscale_clip, moving_box_frames, write_corrupt,
@@ -83,7 +82,8 @@ def test_person_found_in_95_percent_of_frames(demo_run):
         cap.release()
         assert clip['keypoint'].shape == (1, num_frames, 133, 2)
         assert clip['keypoint_score'].shape == (1, num_frames, 133)
-        assert clip['img_shape'] == (1296, 1080) and clip['fps'] == pytest.approx(30 / STRIDE, abs=0.1)
+        assert clip['img_shape'] == (1296, 1080)
+        assert clip['fps'] == pytest.approx(30 / STRIDE, abs=0.1)
         hits = person_found(clip['keypoint_score'], 0.3)[0]
         assert hits.mean() >= 0.9, (clip['frame_dir'], hits.mean())
         found, total = found + hits.sum(), total + hits.size

@@ -70,7 +70,7 @@ def read_labels(path: str) -> Dict[int, List[dict]]:
         for line, row in enumerate(csv.DictReader(f), 2):
             try:
                 seg = {k: int(row[k]) for k in ('video_id', 'label_id', 'start_frame',
-                                                 'end_frame', 'class', 'subject_id')}
+                                                'end_frame', 'class', 'subject_id')}
             except (KeyError, ValueError) as err:
                 raise ValueError(f'{path}:{line}: bad row {row}: {err}') from None
             if seg['end_frame'] < seg['start_frame']:

@@ -20,9 +20,9 @@ from typing import Dict, List, Optional, Tuple
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mdn.datasets.annotation_io import (load_pickle_annotations,  # noqa: E402
-                                        save_pickle_annotations)
+from mdn.datasets import annotation_io  # noqa: E402
 from mdn.evaluation.functional import MA52_BODY_NAMES, ma52_fine_to_coarse  # noqa: E402
+from mdn.pose.extract import extract_videos  # noqa: E402
 from mdn.pose.inputs import VideoItem, parse_list_line  # noqa: E402
 
 SPLITS = ('train', 'val', 'test')
@@ -108,13 +108,13 @@ def add_labels(annotations: List[dict], lists: Dict[str, List[Tuple[str, int]]]
 
 
 def finish(pose_file: str, out: str, lists, classes) -> List[str]:
-    annotations, meta = load_pickle_annotations(pose_file)
+    annotations, meta = annotation_io.load_pickle_annotations(pose_file)
     clips, split, missing = add_labels(annotations, lists)
     if not clips:
         raise RuntimeError(f'{pose_file}: none of the listed MA-52 videos has poses')
     meta.update(classes=classes or tuple(str(i) for i in range(NUM_CLASSES)),
                 body_classes=MA52_BODY_NAMES, dataset='MA-52')
-    save_pickle_annotations(out, clips, split=split, **meta)
+    annotation_io.save_pickle_annotations(out, clips, split=split, **meta)
     return missing
 
 
@@ -137,12 +137,14 @@ def main(argv=None) -> int:
     if args.video_root:
         # Remaining flags (--backend, --model, --workers, --resume, ...) go to extract_pose.
         sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-        from extract_pose import backend_spec, parse_args as extract_args
-        from mdn.pose.extract import extract_videos
+        import extract_pose
         items, _ = build_items(args.video_root, lists)
-        options = extract_args([args.video_root, '--out', args.out] + extract_argv)
+        options = extract_pose.parse_args([args.video_root, '--out', args.out] + extract_argv)
+        if options.threads:
+            import torch
+            torch.set_num_threads(options.threads)
         pose_file = osp.splitext(args.out)[0] + '_poses.pkl'
-        summary = extract_videos(items, backend_spec(options), pose_file,
+        summary = extract_videos(items, extract_pose.backend_spec(options), pose_file,
                                  resume=options.resume, workers=options.workers,
                                  stride=options.stride, max_people=options.max_people,
                                  min_score=options.min_score, progress=not options.no_progress)

@@ -40,7 +40,7 @@ class PoseBackend(abc.ABC):
     @abc.abstractmethod
     def process_video(self, frames: Iterable[np.ndarray], width: int, height: int,
                       max_people: int = 1) -> VideoPose:
-        """Poses of the BGR ``frames`` (an iterator, consumed once) of a ``width x height`` video."""
+        """Poses of the BGR ``frames`` (an iterator, read once) of a ``width x height`` video."""
 
     def describe(self) -> dict:
         """Settings that change the output; stored with partial results so --resume can check."""

@@ -114,8 +114,8 @@ class MMPoseBackend(PoseBackend):
                 keypoints.append(result.pred_instances.keypoints[0])
                 scores.append(result.pred_instances.keypoint_scores[0])
         if not keypoints:
-            return np.zeros((0, NUM_KEYPOINTS, 2), np.float32), np.zeros((0, NUM_KEYPOINTS),
-                                                                          np.float32)
+            return (np.zeros((0, NUM_KEYPOINTS, 2), np.float32),
+                    np.zeros((0, NUM_KEYPOINTS), np.float32))
         return np.stack(keypoints).astype(np.float32), np.stack(scores).astype(np.float32)
 
     def process_video(self, frames: Iterable[np.ndarray], width: int, height: int,
