@@ -88,7 +88,8 @@ def test_features_channels_and_bone():
     f = out['keypoint']
     assert f.shape == (1, 4, 17, 2 + 1 + 2 + 2)
     kp = c['keypoint']
-    np.testing.assert_allclose(f[0, 0, 5, 3:5], kp[0, 1, 5] - kp[0, 0, 5])
+    # no frame_inds / fps: consecutive frames at the default 30 fps -> diff * 30 per second
+    np.testing.assert_allclose(f[0, 0, 5, 3:5], (kp[0, 1, 5] - kp[0, 0, 5]) * 30, rtol=1e-5)
     assert (f[0, 1, 0, 3:5] == 0).all() and (f[0, 2, 0, 3:5] == 0).all()  # miss at frame 2
     parent = get_layout('coco_17').parents[9]
     np.testing.assert_allclose(f[0, 0, 9, 5:7], kp[0, 0, 9] - kp[0, 0, parent])
@@ -104,3 +105,15 @@ def test_pack_reshapes_clips_and_pads_people():
     assert packed['inputs'][1].abs().sum() == 0  # padded second person of clip 0
     assert int(packed['data_samples'].gt_label) == 0
     assert packed['data_samples'].metainfo['frame_dir'] == 'clip'
+
+
+def test_motion_is_velocity_per_second_within_each_clip():
+    c = clip(num_frames=40)
+    c['fps'] = 20.0
+    kp = c['keypoint']
+    kp[..., 0] = np.arange(40)[None, :, None] * 0.5  # x moves 0.5 per frame = 10 per second
+    c['keypoint_score'][:] = 1
+    c = UniformSampleFrames(clip_len=8, num_clips=2, test_mode=True)(c)
+    f = GenSkeletonFeatures(feats=('motion',))(c)['keypoint'].reshape(1, 2, 8, 17, 2)
+    np.testing.assert_allclose(f[0, :, :-1, :, 0], 10.0, rtol=1e-5)  # whatever the sampling
+    assert (f[0, :, -1] == 0).all()  # no difference across the clip boundary

@@ -109,15 +109,14 @@ def _init_worker(spec: Dict[str, Any], threads: int) -> None:
 
 def _run_one(item: VideoItem, backend: PoseBackend, store: PartStore, options: Dict[str, Any]
              ) -> tuple:
-    """(item, frames, seconds, failure reason or None); the part is saved on success."""
-    start = time.perf_counter()
+    """(item, frames, failure reason or None); the part is saved on success."""
     try:
         annotation = extract_video(item, backend, **options)
     except Exception as err:  # reported per video; the batch carries on
         reason = str(err) if isinstance(err, VideoError) else f'{type(err).__name__}: {err}'
-        return item, 0, time.perf_counter() - start, reason
+        return item, 0, reason
     store.save(item.name, annotation)
-    return item, annotation['total_frames'], time.perf_counter() - start, None
+    return item, annotation['total_frames'], None
 
 
 def _run_in_worker(args) -> tuple:
@@ -149,18 +148,20 @@ def extract_videos(items: Sequence[VideoItem], backend: BackendLike, out_path: s
     resumed = set(summary.resumed)
     todo = [item for item in items if item.name not in resumed]
     options = dict(stride=stride, max_people=max_people, min_score=min_score)
+    if todo and workers <= 1 and isinstance(backend, dict):
+        backend = build_backend(backend)  # before the clock starts: frames/s is extraction
+    start = time.perf_counter()
     with tqdm(total=len(items), initial=len(summary.resumed), desc='videos', unit='video',
               disable=not progress, position=0) as bar:
-        for item, frames, seconds, reason in _run_all(todo, backend, store, options, workers,
-                                                      progress):
+        for item, frames, reason in _run_all(todo, backend, store, options, workers, progress):
             if reason is None:
                 summary.done.append(item.name)
                 summary.frames += frames
             else:
                 summary.failed.append(Failure(item.name, item.path, reason))
                 tqdm.write(f'FAILED {item.name}: {reason}')
-            summary.seconds += seconds
             bar.update(1)
+    summary.seconds = time.perf_counter() - start  # wall clock, so workers count once
     finished = [item for item in items if store.has(item.name)]
     if finished:
         annotations = [store.load(item.name) for item in finished]
@@ -176,8 +177,6 @@ def _run_all(todo: List[VideoItem], backend: BackendLike, store: PartStore,
     if not todo:
         return
     if workers <= 1:
-        if isinstance(backend, dict):
-            backend = build_backend(backend)
         for item in todo:
             yield _run_one(item, backend, store, dict(options, progress=progress))
         return
@@ -186,3 +185,5 @@ def _run_all(todo: List[VideoItem], backend: BackendLike, store: PartStore,
     with context.Pool(workers, _init_worker, (backend, threads)) as pool:
         args = [(item, store.directory, options) for item in todo]
         yield from pool.imap_unordered(_run_in_worker, args)
+        pool.close()  # let the workers exit on their own rather than be terminated
+        pool.join()

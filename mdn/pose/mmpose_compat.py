@@ -32,7 +32,7 @@ _STATE: Dict[str, Optional[bool]] = {'mmcv_ops': None, 'torchvision': None}
 def _module_works(name: str) -> bool:
     """True if ``import name`` succeeds (a broken install counts as missing)."""
     if name in sys.modules and sys.modules[name] is not None:
-        return not getattr(sys.modules[name], _STUB_FLAG, False)
+        return _STUB_FLAG not in vars(sys.modules[name])
     try:
         importlib.import_module(name)
         return True
@@ -86,6 +86,7 @@ class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def __init__(self, prefix: str, hint: str):
         self.prefix, self.hint = prefix, hint
+        self.created = []
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname.startswith(self.prefix + '.'):
@@ -93,6 +94,7 @@ class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return None
 
     def create_module(self, spec):
+        self.created.append(spec.name)
         return _stub_module(spec.name, self.hint)
 
     def exec_module(self, module):
@@ -123,8 +125,8 @@ def _temporary_stubs() -> Iterator[None]:
     finally:
         for finder in finders:
             sys.meta_path.remove(finder)
-        for name in [n for n, m in sys.modules.items() if getattr(m, _STUB_FLAG, False)]:
-            del sys.modules[name]
+            for name in finder.created:
+                sys.modules.pop(name, None)
         for name in added:
             sys.modules.pop(name, None)
         sys.modules.update(saved)

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from mmengine.registry import DefaultScope
 
 from mdn.pose import mmpose_compat
 from mdn.pose.backends.mmpose_backend import MMPoseBackend
@@ -30,7 +31,7 @@ def rtmpose_m():
 
 def test_mmpose_imports_without_leaving_stand_ins(backend):
     assert 'mmpose.apis' in sys.modules
-    stubs = [n for n, m in sys.modules.items() if getattr(m, '__mdn_stub__', False)]
+    stubs = [n for n, m in sys.modules.items() if '__mdn_stub__' in getattr(m, '__dict__', {})]
     assert stubs == []
     if not mmpose_compat.mmcv_ops_available():  # mmcv-lite: the real import still fails
         with pytest.raises(ImportError):
@@ -60,9 +61,17 @@ def test_batched_equals_mmpose_per_frame_inference(rtmpose_m):
     kpt, score = backend.estimate(frames, boxes)
     assert kpt.shape == (3, 133, 2) and score.shape == (3, 133)
     apis = mmpose_compat.import_mmpose()
-    for frame, box, k in zip(frames, boxes, kpt):
-        ref = apis.inference_topdown(backend.model, frame, box[None])[0].pred_instances
-        np.testing.assert_allclose(k, ref.keypoints[0], rtol=1e-5, atol=1e-3)
+    with DefaultScope.overwrite_default_scope('mmpose'):  # inference_topdown sets the scope
+        for frame, box, k in zip(frames, boxes, kpt):
+            ref = apis.inference_topdown(backend.model, frame, box[None])[0].pred_instances
+            np.testing.assert_allclose(k, ref.keypoints[0], rtol=1e-5, atol=1e-3)
+
+
+def test_building_a_backend_leaves_the_default_scope_alone(tiny_pose_config):
+    before = DefaultScope.get_current_instance()
+    MMPoseBackend(tiny_pose_config, checkpoint=None, detector=None)
+    after = DefaultScope.get_current_instance()
+    assert (before and before.scope_name) == (after and after.scope_name)
 
 
 def test_same_seed_gives_the_same_random_model(rtmpose_m):

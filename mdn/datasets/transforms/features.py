@@ -12,19 +12,32 @@ FEATURES = ('joint', 'score', 'motion', 'bone')
 class GenSkeletonFeatures(BaseTransform):
     """Stack the requested features along the channel axis, in the order given.
 
-    ``joint``: coordinates; ``score``: keypoint confidence (1 channel); ``motion``: frame
-    difference of coordinates (0 where
-    the joint is missing in either frame); ``bone``: joint minus its parent in the layout's skeleton tree.
+    * ``joint``: normalised coordinates;
+    * ``score``: keypoint confidence (1 channel);
+    * ``motion``: velocity in normalised body units per second, i.e. the difference of
+      consecutive *sampled* frames divided by the time between them (from ``frame_inds`` and
+      ``fps``). Raw frame differences of a subtle movement are ~100x smaller than the
+      coordinates and a network barely sees them; velocities are O(1) like the coordinates
+      and do not depend on the sampling rate. 0 where the joint is missing in either frame
+      (a jump to the (0, 0) of a missed joint is not a movement) and at each clip's last frame;
+    * ``bone``: joint minus its parent in the layout's skeleton tree.
+
+    With several clips (``num_clips``) motion is computed inside each clip.
 
     Required keys: keypoint [M,T,V,C], keypoint_score [M,T,V], layout
+    Optional keys: frame_inds, fps, num_clips, clip_len
     Modified keys: keypoint [M,T,V,C_out]
+
+    Args:
+        feats: the features, in channel order.
+        default_fps: frame rate used when a clip does not state its ``fps``.
     """
 
-    def __init__(self, feats=('joint', 'score')):
+    def __init__(self, feats=('joint', 'score'), default_fps: float = 30.0):
         unknown = [f for f in feats if f not in FEATURES]
         if unknown or not feats:
             raise ValueError(f'unknown skeleton features {unknown}; choose from {FEATURES}')
-        self.feats = tuple(feats)
+        self.feats, self.default_fps = tuple(feats), default_fps
 
     @staticmethod
     def num_channels(feats, coord_dims: int = 2) -> int:
@@ -39,18 +52,27 @@ class GenSkeletonFeatures(BaseTransform):
             elif f == 'score':
                 parts.append(score[..., None])
             elif f == 'motion':
-                # zero where either frame misses the joint: a jump to/from the (0, 0) of a
-                # missing joint is a detector miss, not a movement
-                seen = score > 0
-                motion = np.zeros_like(kp)
-                motion[:, :-1] = kp[:, 1:] - kp[:, :-1]
-                motion[:, :-1][~(seen[:, 1:] & seen[:, :-1])] = 0.0
-                parts.append(motion)
+                parts.append(self._velocity(kp, score, results))
             else:
                 parents = get_layout(results['layout']).parents
                 parts.append(kp - kp[:, :, parents])
         results['keypoint'] = np.concatenate(parts, axis=-1).astype(np.float32)
         return results
+
+    def _velocity(self, kp: np.ndarray, score: np.ndarray, results: dict) -> np.ndarray:
+        M, T = kp.shape[:2]
+        num_clips = results.get('num_clips', 1)
+        clip_len = results.get('clip_len', T // num_clips)
+        inds = np.asarray(results.get('frame_inds', np.arange(T)), dtype=np.float64)
+        fps = float(results.get('fps') or self.default_fps)
+        shape = (M, num_clips, clip_len) + kp.shape[2:]
+        x, seen = kp.reshape(shape), (score > 0).reshape(shape[:4])
+        inds = inds.reshape(num_clips, clip_len)
+        gap = np.maximum(np.diff(inds, axis=1), 1.0) / fps  # seconds; repeated frame -> 1
+        velocity = np.zeros_like(x)
+        velocity[:, :, :-1] = (x[:, :, 1:] - x[:, :, :-1]) / gap[None, :, :, None, None]
+        velocity[:, :, :-1][~(seen[:, :, 1:] & seen[:, :, :-1])] = 0.0
+        return velocity.reshape(kp.shape).astype(np.float32)
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(feats={self.feats})'
