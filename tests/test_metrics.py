@@ -86,3 +86,13 @@ def test_ma52_metric_rejects_wrong_class_count():
 def test_builtin_body_mapping_equals_official_file():
     path = require_shared('annotations/ma52/body_categories_derived.tsv')
     assert (read_body_mapping(str(path)) == ma52_fine_to_coarse()).all()
+
+
+def test_unlabelled_clips_are_not_scored():
+    scores = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]], dtype=np.float32)
+    metric = AccMetric(topk=(1,))
+    metric.process(None, _samples(scores, [0, 1, -1]))  # -1: unlabelled test clip
+    assert metric.compute_metrics(metric.results)['top1'] == 1.0
+    ma52 = MA52Metric()
+    ma52.process(None, _samples(np.ones((2, 52), np.float32) / 52, [-1, -1]))
+    assert ma52.compute_metrics(ma52.results) == {}

@@ -26,7 +26,8 @@ class SkeletonDataset(BaseDataset):
         ann_file: ``.pkl`` or ``.npz`` path (relative to ``data_root`` if given).
         layout: keypoint layout name; its keypoint count must match the data.
         split: pickle: a split name; npz: ``dict(field=..., values=[...])``; None: all clips.
-        num_classes: if given, every label must lie in ``[0, num_classes)``.
+        num_classes: if given, every label must lie in ``[0, num_classes)``; -1 marks an
+            unlabelled clip (e.g. the MA-52 test split, scored by the online server).
         classes: class names (defaults to the file's ``label_names`` / ``classes``).
         score_channel: npz only, the last data channel is a score (see annotation_io).
         nan_policy: NaN/inf keypoints are 'zero'ed (coordinates and score -> 0, the joint
@@ -92,7 +93,7 @@ class SkeletonDataset(BaseDataset):
         if score is None:
             score = np.ones(kp.shape[:3], np.float32)
         label = ann.get('label')
-        if label is not None and self.num_classes is not None and not (
+        if label is not None and int(label) != -1 and self.num_classes is not None and not (
                 0 <= int(label) < self.num_classes):
             raise ValueError(f'{name}: label {label} outside [0, {self.num_classes})')
         bad = ~np.isfinite(kp).all(-1) | ~np.isfinite(score)

@@ -3,10 +3,20 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
 
 from mdn.registry import METRICS
 
 from ..functional import mean_class_accuracy, top_k_accuracy
+
+
+def labelled(results: list) -> 'tuple[np.ndarray, np.ndarray]':
+    """Scores and labels of the clips that have a label (-1 marks unlabelled test clips)."""
+    results = [r for r in results if r['gt_label'] >= 0]
+    if not results:
+        return np.zeros((0, 0)), np.zeros(0, dtype=int)
+    return np.stack([r['pred_score'] for r in results]), np.array([r['gt_label']
+                                                                   for r in results])
 
 
 def collect_scores(data_samples: Sequence[dict]) -> List[dict]:
@@ -36,8 +46,11 @@ class AccMetric(BaseMetric):
         self.results.extend(collect_scores(data_samples))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        scores = np.stack([r['pred_score'] for r in results])
-        labels = np.array([r['gt_label'] for r in results])
+        scores, labels = labelled(results)
+        if not len(labels):
+            print_log('AccMetric: no labelled clips (labels -1): nothing to score; use '
+                      '--dump to keep the predictions', logger='current', level=30)
+            return {}
         metrics = {f'top{k}': v for k, v in top_k_accuracy(scores, labels, self.topk).items()}
         metrics['mean_class_accuracy'] = mean_class_accuracy(scores.argmax(1), labels)
         return metrics

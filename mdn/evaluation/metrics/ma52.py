@@ -3,12 +3,13 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
 
 from mdn.registry import METRICS
 
 from ..functional import (coarse_scores, f1_micro_macro, ma52_fine_to_coarse,
                           read_body_mapping, top_k_accuracy)
-from .accuracy import collect_scores
+from .accuracy import collect_scores, labelled
 
 
 @METRICS.register_module()
@@ -31,8 +32,12 @@ class MA52Metric(BaseMetric):
         self.results.extend(collect_scores(data_samples))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        scores = np.stack([r['pred_score'] for r in results])
-        labels = np.array([r['gt_label'] for r in results])
+        scores, labels = labelled(results)
+        if not len(labels):
+            print_log('MA52Metric: the test split is unlabelled (labels -1): write the '
+                      'server CSV from a --dump file with tools/analysis/ma52_submission.py',
+                      logger='current', level=30)
+            return {}
         return ma52_metrics(scores, labels, self.mapping)
 
 
