@@ -182,3 +182,36 @@ def test_nw_ucla_cross_view_split():
     test = SkeletonDataset(str(path), split=dict(field='view', values=[3]), **kw)
     assert (len(train), len(test)) == (1020, 464)
     assert train.get_data_info(0)['keypoint'].shape[-1] == 3  # x, y, z
+
+
+def test_unlabelled_clips_allowed(tmp_path):
+    path = str(tmp_path / 'test_split.pkl')
+    save_pickle_annotations(path, [random_clip(name='t0', label=-1)])
+    ds = SkeletonDataset(path, layout='coco_17', num_classes=3, pipeline=PIPELINE)
+    assert ds.get_data_info(0)['label'] == -1
+
+
+def test_annotation_file_read_once_and_shared_with_workers(tmp_path, monkeypatch):
+    """Workers get the parsed clips from the parent (fork), they do not re-read the file."""
+    import torch
+    from mmengine.dataset import pseudo_collate
+
+    import mdn.datasets.skeleton_dataset as module
+    counter = tmp_path / 'reads.txt'
+    original = module.load_annotations
+
+    def counting_load(*args, **kwargs):
+        with open(counter, 'a') as f:
+            f.write(f'{os.getpid()}\n')
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, 'load_annotations', counting_load)
+    clips = [random_clip(num_frames=12, name=f'v{i}', seed=i) for i in range(8)]
+    path = str(tmp_path / 'ann.pkl')
+    save_pickle_annotations(path, clips)
+    ds = SkeletonDataset(path, layout='coco_17', pipeline=PIPELINE)
+    loader = torch.utils.data.DataLoader(ds, batch_size=2, num_workers=2,
+                                         collate_fn=pseudo_collate,
+                                         multiprocessing_context='fork')
+    assert sum(len(b['inputs']) for b in loader) == 8
+    assert counter.read_text().splitlines() == [str(os.getpid())]
