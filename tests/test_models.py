@@ -220,3 +220,21 @@ def test_class_weighted_label_smoothed_loss():
     expected = F.cross_entropy(logits, labels, weight=torch.tensor([1.0, 2.0, 0.0]),
                                label_smoothing=0.1)
     torch.testing.assert_close(loss(logits, labels), expected)
+
+
+def test_class_balanced_loss_hook_sets_weights_from_training_counts():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from mdn.engine import ClassBalancedLossHook
+    from mdn.models import class_balanced_weights
+    model = tiny_model(num_classes=3)
+    dataset = SimpleNamespace(label_counts=lambda: np.array([50, 5, 1]))
+    runner = SimpleNamespace(train_dataloader=SimpleNamespace(dataset=dataset), model=model)
+    ClassBalancedLossHook(beta=0.99).before_train(runner)
+    expected = torch.from_numpy(class_balanced_weights([50, 5, 1], 0.99))
+    torch.testing.assert_close(model.head.loss.class_weight, expected)
+    assert model.head.loss.class_weight[2] > model.head.loss.class_weight[0]
+    with pytest.raises(ValueError, match='beta must be in'):
+        ClassBalancedLossHook(beta=1.0)
