@@ -94,6 +94,10 @@ def init_cpu_distributed(cfg: Config) -> None:
     import torch.distributed as dist
     if cfg.get('launcher', 'none') != 'pytorch' or torch.cuda.is_available():
         return
+    if cfg.get('sync_bn'):
+        print_log(f'sync_bn={cfg.sync_bn!r} needs CUDA; CPU processes keep per-process '
+                  'BatchNorm statistics', logger='current', level=30)
+        cfg.sync_bn = None
     cfg.setdefault('model_wrapper_cfg', dict(
         type='mdn.CPUDistributedDataParallel', broadcast_buffers=False,
         find_unused_parameters=cfg.get('find_unused_parameters', False)))

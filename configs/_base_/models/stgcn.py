@@ -12,3 +12,6 @@ model = dict(
     head=dict(type='GCNClsHead', dropout=0.0,
               loss=dict(type='MicroActionCELoss', label_smoothing=0.0)),
     data_preprocessor=dict(type='MicroActionDataPreprocessor'))
+# BatchNorm statistics shared across GPUs in distributed training (ignored in one process;
+# on CPU gloo processes mdn keeps per-process statistics and says so).
+sync_bn = 'torch'
