@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
 
 from mdn.apis.checkpoint import CheckpointMismatchError
 from mdn.apis.config import load_config
@@ -44,7 +45,8 @@ def _one_thread():
 @pytest.fixture(scope='module')
 def synthetic_checkpoint(tmp_path_factory):
     """Random tiny synthetic model saved like an MMEngine checkpoint: (config, path)."""
-    cfg = load_config(SYNTHETIC, dict(TINY_MODEL, test_pipeline=tiny_test_pipeline(8)))
+    cfg = load_config(SYNTHETIC, dict(TINY_MODEL, **{
+        'test_dataloader.dataset.pipeline': tiny_test_pipeline(8)}))
     torch.manual_seed(0)
     model = init_recognizer(cfg)
     path = tmp_path_factory.mktemp('ckpt') / 'tiny.pth'
@@ -175,23 +177,24 @@ def video298():
     return keypoints, labelled, bounds
 
 
-def train_video298_detector(out_dir: Path, keypoints, labelled, bounds, train_end: int,
+def train_video298_detector(out_dir: Path, keypoints, labelled, bounds, train: np.ndarray,
                             steps: int = 150, seed: int = 0):
     """A tiny Micro-DualNet (openpose_137, body5, D=16, depth 1) trained to tell 2 s windows
     centred in an annotated micro-gesture from windows with no annotated frame, using only
-    frames before ``train_end``. Returns (config path, checkpoint path)."""
-    cfg = load_config(IMIGUE, dict(TINY_MODEL, **{'model.num_classes': 2},
-                                   test_pipeline=tiny_test_pipeline(16)))
-    cfg.test_dataloader.dataset.pipeline = tiny_test_pipeline(16)
+    windows inside the ``train`` frames (a ``[T]`` mask). Returns (config, checkpoint) paths."""
+    cfg = load_config(IMIGUE, dict(TINY_MODEL, **{
+        'model.num_classes': 2, 'test_dataloader.dataset.pipeline': tiny_test_pipeline(16)}))
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = init_recognizer(cfg)
     win = int(2.0 * VIDEO298_FPS)
-    centres = np.concatenate([np.arange(s, e + 1, 3) for s, e in bounds if e < train_end])
-    positives = np.clip(centres - win // 2, 0, train_end - win)
-    starts = np.arange(0, train_end - win)
+    starts = np.arange(len(keypoints) - win)
+    inside = np.concatenate([[0], np.cumsum(train)])
+    starts = starts[inside[starts + win] - inside[starts] == win]  # windows of train frames
     seen = np.concatenate([[0], np.cumsum(labelled)])
     negatives = starts[seen[starts + win] == seen[starts]]
+    centres = np.concatenate([np.arange(s, e + 1, 3) for s, e in bounds])
+    positives = np.intersect1d(centres - win // 2, starts)
     starts = np.concatenate([rng.choice(positives, 300), rng.choice(negatives, 300, False)])
     labels = np.repeat([1, 0], 300)
     skeleton = as_skeleton(keypoints, fps=VIDEO298_FPS, name='video298')
@@ -208,7 +211,7 @@ def train_video298_detector(out_dir: Path, keypoints, labelled, bounds, train_en
         loss.backward()
         optimizer.step()
     config_path, checkpoint = out_dir / 'video298_detector.py', out_dir / 'video298_detector.pth'
-    cfg.dump(str(config_path))
+    Config(cfg.to_dict()).dump(str(config_path))
     torch.save(dict(state_dict=model.state_dict(),
                     meta=dict(dataset_meta=dict(classes=DETECTOR_CLASSES))), checkpoint)
     return str(config_path), str(checkpoint)
@@ -221,28 +224,36 @@ def frame_mask(segments, num_frames, offset=0):
     return mask
 
 
+def overlap_scores(found: np.ndarray, truth: np.ndarray) -> dict:
+    """Frame-level agreement of two ``[T]`` masks, and what chance would give."""
+    flagged, base = found.mean(), truth.mean()
+    chance_iou = flagged * base / (flagged + base - flagged * base)
+    return dict(flagged=flagged, recall=(found & truth).sum() / truth.sum(),
+                iou=(found & truth).sum() / (found | truth).sum(), chance_iou=chance_iou)
+
+
 def test_video298_timeline_finds_the_annotated_micro_gestures(tmp_path):
-    """Train on the first half of the video, run the timeline over all 21,068 frames, and
-    compare the detected segments with the annotation of the unseen second half."""
+    """Train a detector on alternate minutes of the video, run the timeline over all 21,068
+    frames, and compare the detected segments with the annotation: tightly on the minutes
+    trained on (are segments where the windows put them?) and well above chance on the
+    minutes the detector never saw."""
     keypoints, labelled, bounds = video298()
-    half = len(keypoints) // 2
-    config, checkpoint = train_video298_detector(tmp_path, keypoints, labelled, bounds, half)
+    train = (np.arange(len(keypoints)) // 1500) % 2 == 0  # even minutes (1500 frames)
+    config, checkpoint = train_video298_detector(tmp_path, keypoints, labelled, bounds, train)
     model = init_recognizer(config, checkpoint)
     windows = recognize_timeline(model, keypoints, fps=VIDEO298_FPS, window_s=2.0,
                                  stride_s=0.5, batch_size=64, progress=False)
-    assert len(windows.bounds) > 1600 and windows.valid.mean() > 0.95
-    segments = windows.segments(threshold=0.6, min_duration_s=0.5, max_gap_s=0.5,
+    assert len(windows.bounds) > 1700 and windows.valid.mean() > 0.95
+    segments = windows.segments(threshold=0.8, min_duration_s=0.5, max_gap_s=0.5,
                                 background=[0])
     assert segments and all(s.label_name == 'micro_gesture' for s in segments)
     detected = frame_mask(segments, len(keypoints))
-    truth, found = labelled[half:], detected[half:]  # frames the detector never saw
-    flagged = found.mean()
-    recall = (found & truth).sum() / truth.sum()
-    iou = (found & truth).sum() / (found | truth).sum()
-    chance_iou = flagged * truth.mean() / (flagged + truth.mean() - flagged * truth.mean())
-    held_out = [(s, e) for s, e in bounds if s >= half]
-    hit = np.mean([found[s - half:e + 1 - half].any() for s, e in held_out])
-    assert 0.03 < flagged < 0.4, flagged  # neither silent nor flagging everything
-    assert recall > max(0.35, 2 * flagged), (recall, flagged)  # chance recall = flagged
-    assert iou > max(0.2, 2.5 * chance_iou), (iou, chance_iou)
-    assert hit > 0.4, hit  # annotated held-out segments overlapped by a detection
+    seen = overlap_scores(detected[train], labelled[train])
+    assert seen['recall'] > 0.6 and seen['iou'] > 0.5, seen
+    unseen = overlap_scores(detected[~train], labelled[~train])
+    assert 0.03 < unseen['flagged'] < 0.4, unseen  # neither silent nor flagging everything
+    assert unseen['recall'] > max(0.35, 2 * unseen['flagged']), unseen  # chance = flagged
+    assert unseen['iou'] > max(0.15, 2 * unseen['chance_iou']), unseen
+    held_out = [(s, e) for s, e in bounds if not train[s:e + 1].any()]
+    hit = np.mean([detected[s:e + 1].any() for s, e in held_out])
+    assert len(held_out) >= 15 and hit > 0.45, (len(held_out), hit)

@@ -59,7 +59,9 @@ def parse_args(argv=None):
     p.add_argument('--background', nargs='+', default=[],
                    help='class names (or ids) that mean "no micro-action"')
     p.add_argument('--topk', type=int, default=3, help='scores per window in windows.csv')
-    p.add_argument('--batch-size', type=int, default=64, help='windows per forward pass')
+    p.add_argument('--batch-size', type=int, default=64,
+                   help='clips per forward pass (bounds memory; a window of a k-clip test '
+                   'pipeline counts k)')
     p.add_argument('--fps', type=float, help='frame rate of a skeleton file without one')
     p.add_argument('--backend', choices=['mediapipe', 'mmpose'], default='mediapipe',
                    help='pose backend for a video input')
@@ -235,7 +237,7 @@ def main(argv=None) -> dict:
     duration = skeleton.duration
     kept = [c for i, c in enumerate(classes) if i not in set(background)]
     summary = summarize(segments, duration, kept)
-    files = write_results(args, skeleton, model, windows, segments, summary)
+    files = write_results(args, skeleton, model, windows, segments, summary, background)
     elapsed = time.perf_counter() - start
     run = dict(wall_s=round(elapsed, 2), timeline_s=round(scored - loaded, 2),
                input_s=round(loaded - start, 2), windows=int(len(windows.bounds)),
@@ -262,7 +264,8 @@ def main(argv=None) -> dict:
 
 
 def write_results(args, skeleton: Skeleton, model, windows: WindowScores,
-                  segments: Sequence[Segment], summary: Sequence[dict]) -> dict:
+                  segments: Sequence[Segment], summary: Sequence[dict],
+                  background: Sequence[int]) -> dict:
     from mdn.visualization import plot_timeline
     out = args.out
     files = dict(
@@ -275,7 +278,7 @@ def write_results(args, skeleton: Skeleton, model, windows: WindowScores,
         windows_csv=write_windows(osp.join(out, 'windows.csv'), windows, args.topk))
     reference = read_reference(args.reference, skeleton.fps) if args.reference else ()
     files['timeline_png'] = plot_timeline(
-        osp.join(out, 'timeline.png'), windows, segments, args.threshold, reference,
+        osp.join(out, 'timeline.png'), windows, segments, args.threshold, reference, background,
         title=f'{skeleton.name}: {len(segments)} micro-action segments')
     if args.overlay != 'none':
         overlay = write_overlay(args, skeleton, model, segments)

@@ -27,7 +27,6 @@ def load_config(path: str, options: Optional[dict] = None) -> Config:
                           ) from None
     if options:
         cfg.merge_from_dict(options)
-    cfg.setdefault('filename', path)
     return cfg
 
 
@@ -35,7 +34,7 @@ def check_config(cfg: Config, train: bool = True) -> None:
     """Check the values mdn can check without building anything."""
     register_all_modules(init_default_scope=False)
     from mdn.registry import MODELS
-    name = cfg.get('filename', '<config>')
+    name = getattr(cfg, 'filename', None) or '<config>'
     model = cfg.get('model')
     if not isinstance(model, dict) or 'type' not in model:
         raise ConfigError(f'{name}: needs a "model" dict with a "type"')

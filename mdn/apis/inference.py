@@ -7,11 +7,11 @@
 
 Every input goes through the config's own test pipeline (normalise, sample, features, pack),
 so inference sees clips exactly as evaluation did. Long recordings are scored window by
-window, ``batch_size`` windows at a time: only one batch of feature tensors exists at once.
+window, in batches of at most ``batch_size`` clips: only one batch of features exists at once.
 """
 import os.path as osp
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -91,7 +91,7 @@ def init_recognizer(config: Union[str, Config], checkpoint: Optional[str] = None
     meta: Dict[str, Any] = {}
     if checkpoint is not None:
         meta = _load_weights(model, checkpoint)
-    classes = (meta.get('dataset_meta') or {}).get('classes') or _config_classes(cfg)
+    classes = (meta.get('dataset_meta') or {}).get('classes') or config_classes(cfg)
     num_classes = model.head.num_classes if hasattr(model.head, 'num_classes') else None
     if not classes or (num_classes is not None and len(classes) != num_classes):
         classes = tuple(f'class_{i}' for i in range(num_classes or 0))
@@ -111,20 +111,22 @@ def _load_weights(model: nn.Module, checkpoint: str) -> dict:
     return content.get('meta', {}) if isinstance(content, dict) else {}
 
 
-def _config_classes(cfg: Config) -> Optional[Sequence[str]]:
+def config_classes(cfg: Config) -> Optional[Sequence[str]]:
+    """Class names a config states itself (``classes`` or its test dataset's), else None."""
     dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
     return (cfg.get('classes') or dataset.get('classes')
             or (dataset.get('metainfo') or {}).get('classes'))
 
 
 def build_test_pipeline(cfg: Config) -> Compose:
-    """The config's ``test_pipeline`` (or its test dataset's pipeline) as a callable."""
+    """The pipeline ``tools/test.py`` evaluates with: the test dataset's (``test_pipeline``
+    when the config has no test dataloader), as a callable."""
     from mdn.registry import TRANSFORMS
-    steps = cfg.get('test_pipeline')
-    if steps is None:
-        steps = ((cfg.get('test_dataloader') or {}).get('dataset') or {}).get('pipeline')
+    steps = ((cfg.get('test_dataloader') or {}).get('dataset') or {}).get('pipeline')
     if not steps:
-        raise ConfigError(f'{cfg.get("filename", "<config>")}: no test_pipeline to prepare '
+        steps = cfg.get('test_pipeline')
+    if not steps:
+        raise ConfigError(f'{cfg.get("filename", "<config>")}: no test pipeline to prepare '
                           'inputs with')
     return Compose([TRANSFORMS.build(step) for step in steps])
 
@@ -316,21 +318,19 @@ def person_present(skeleton: Skeleton, layout_name: str, min_points: int = 4) ->
     return (skeleton.keypoint_score[0][:, core] > 0).sum(-1) >= min(min_points, len(core))
 
 
-def iter_batches(num: int, batch_size: int) -> Iterator[slice]:
-    for start in range(0, num, batch_size):
-        yield slice(start, min(start + batch_size, num))
-
-
 def recognize_timeline(model: nn.Module, keypoints: Union[np.ndarray, Skeleton],
                        scores: Optional[np.ndarray] = None, fps: float = 30.0,
                        window_s: float = 2.0, stride_s: float = 0.5, batch_size: int = 64,
                        layout: Optional[str] = None, min_person: float = 0.5,
                        progress: bool = True) -> WindowScores:
-    """Score sliding windows over a long recording, ``batch_size`` windows at a time.
+    """Score sliding windows over a long recording, a batch at a time.
 
-    Windows where the main person is visible in fewer than ``min_person`` of the frames are
-    not scored (NaN rows): they count as "no micro-action". Merge the windows into segments
-    with ``result.segments(...)`` (``mdn.apis.timeline.merge_windows``).
+    ``batch_size`` bounds the clips in one forward pass: a window counts once, or
+    ``num_clips`` times when the test pipeline draws several clips per window, so memory
+    stays bounded whatever the pipeline and the recording's length. Windows where the main
+    person is visible in fewer than ``min_person`` of the frames are not scored (NaN rows):
+    they count as "no micro-action". Merge the windows into segments with
+    ``result.segments(...)`` (``mdn.apis.timeline.merge_windows``).
     """
     skeleton = (keypoints if isinstance(keypoints, Skeleton)
                 else as_skeleton(keypoints, scores, fps, layout=layout))
@@ -343,14 +343,16 @@ def recognize_timeline(model: nn.Module, keypoints: Union[np.ndarray, Skeleton],
     num_classes = len(model.dataset_meta['classes'])
     probs = np.full((len(bounds), num_classes), np.nan, np.float32)
     weights = np.full((len(bounds), len(entity_names(model)), 2), np.nan, np.float32)
-    todo = np.flatnonzero(seen >= min_person)
+    todo = list(np.flatnonzero(seen >= min_person))
     with tqdm(total=len(bounds), desc=f'{skeleton.name} windows', unit='win',
               disable=not progress) as bar:
         bar.update(len(bounds) - len(todo))
-        for part in iter_batches(len(todo), batch_size):
-            index = todo[part]
-            probs[index], weights[index] = _predict(
-                model, prepare_windows(model, skeleton, bounds[index]))
+        step = 1  # windows per batch; known once a window shows its clips per window
+        while todo:
+            index, todo = np.array(todo[:step]), todo[step:]
+            data = prepare_windows(model, skeleton, bounds[index])
+            probs[index], weights[index] = _predict(model, data)
+            step = max(1, batch_size // len(data['inputs'][0]))
             bar.update(len(index))
     return WindowScores(bounds, probs, weights, skeleton.fps, skeleton.num_frames,
                         class_names=tuple(model.dataset_meta['classes']),
@@ -369,7 +371,8 @@ def top_k(scores: np.ndarray, k: int) -> Tuple[np.ndarray, np.ndarray]:
     return order, values
 
 
-__all__: List[str] = ['init_recognizer', 'build_test_pipeline', 'Skeleton', 'ClipResult',
-                      'LayoutMismatchError', 'as_skeleton', 'load_skeleton', 'extract_skeleton',
-                      'check_layout', 'prepare_windows', 'recognize_clip', 'recognize_video',
-                      'recognize_timeline', 'person_present', 'top_k']
+__all__: List[str] = [
+    'init_recognizer', 'build_test_pipeline', 'config_classes', 'Skeleton', 'ClipResult',
+    'LayoutMismatchError', 'as_skeleton', 'load_skeleton', 'extract_skeleton', 'check_layout',
+    'prepare_windows', 'recognize_clip', 'recognize_video', 'recognize_timeline',
+    'person_present', 'top_k']

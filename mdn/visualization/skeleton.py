@@ -81,11 +81,18 @@ class SkeletonPainter:
 
 
 def _keypoint_box(keypoint, score, thr) -> Tuple[Tuple[float, float], Tuple[float, float]]:
-    """A box around the keypoints seen (1st-99th percentile, 10 % margin)."""
-    seen = keypoint[score > thr]
-    if len(seen) == 0:
+    """A box around where each keypoint usually is (its 2nd-98th percentile over time, so a
+    rare detector glitch does not shrink the person), with a 10 % margin."""
+    seen = score > thr  # [M, T, V]
+    lows, highs = [], []
+    for v in range(keypoint.shape[2]):
+        points = keypoint[:, :, v][seen[:, :, v]]
+        if len(points):
+            lows.append(np.percentile(points, 2, axis=0))
+            highs.append(np.percentile(points, 98, axis=0))
+    if not lows:
         return (0.0, 0.0), (1.0, 1.0)
-    lo, hi = np.percentile(seen, 1, axis=0), np.percentile(seen, 99, axis=0)
+    lo, hi = np.min(lows, axis=0), np.max(highs, axis=0)
     margin = 0.1 * (hi - lo).max() + 1.0
     return tuple(lo - margin), tuple(hi + margin)
 

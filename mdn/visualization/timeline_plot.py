@@ -12,8 +12,9 @@ from .palette import label_rgb
 
 def plot_timeline(path: str, windows: WindowScores, segments: Sequence[Segment],
                   threshold: Optional[float] = None, reference: Sequence[Segment] = (),
-                  title: str = '') -> str:
-    """Save the chart as a PNG. ``reference``: known segments drawn in grey on a row of their
+                  background: Sequence[int] = (), title: str = '') -> str:
+    """Save the chart as a PNG. The top panel shows each window's best score among the
+    non-``background`` classes; ``reference``: known segments drawn in grey on a row of their
     own (e.g. the annotation of a labelled video)."""
     duration = windows.num_frames / windows.fps
     labels = sorted({s.label_name for s in segments}, key=lambda n: _first_index(n, windows))
@@ -22,14 +23,15 @@ def plot_timeline(path: str, windows: WindowScores, segments: Sequence[Segment],
     top_ax, bar_ax = fig.subplots(2, 1, sharex=True,
                                   gridspec_kw=dict(height_ratios=[1.2, max(len(rows), 1) * .45]))
     centres = windows.bounds.mean(-1) / windows.fps
-    valid = windows.valid
-    top = np.where(valid, np.nan_to_num(windows.scores, nan=0.0).max(-1), np.nan)
+    keep = np.setdiff1d(np.arange(windows.scores.shape[1]), np.asarray(background, int))
+    scores = np.nan_to_num(windows.scores[:, keep], nan=0.0)
+    top = np.where(windows.valid, scores.max(-1), np.nan)
     top_ax.plot(centres, top, lw=0.8, color='0.25')
     if threshold is not None:
         top_ax.axhline(threshold, ls='--', lw=0.8, color='tab:red', label='threshold')
         top_ax.legend(loc='upper right', fontsize=7, frameon=False)
     top_ax.set_ylim(0, 1.02)
-    top_ax.set_ylabel('top score', fontsize=8)
+    top_ax.set_ylabel('top micro-action\nscore', fontsize=8)
     top_ax.set_title(title or f'{len(segments)} micro-action segments in {duration:.0f} s',
                      fontsize=9)
     for row, name in enumerate(labels):

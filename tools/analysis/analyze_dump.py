@@ -77,7 +77,7 @@ def _config_classes(path: str) -> Sequence[str]:
     from mmengine.registry import DefaultScope
 
     from mdn.apis.config import load_config
-    from mdn.apis.inference import _config_classes as named_classes
+    from mdn.apis.inference import config_classes as named_classes
     from mdn.registry import DATASETS
     from mdn.utils.setup_env import register_all_modules
     cfg = load_config(path)
