@@ -165,3 +165,14 @@ def test_cli_reports_bad_input_without_traceback(tmp_path):
     assert result.returncode == 2, result.stderr[-2000:]
     assert 'annotation file not found' in result.stderr and 'x.npz' in result.stderr
     assert 'Traceback' not in result.stderr
+
+
+def test_random_checkpoint_fits_its_config(tmp_path):
+    import random_checkpoint
+    from mdn.apis.checkpoint import check_checkpoint_matches
+    from mdn.registry import MODELS
+    out = str(tmp_path / 'random.pth')
+    random_checkpoint.main([str(REPO / 'configs/micro_dualnet/mdn_penn_action.py'), out])
+    model = MODELS.build(load_config(str(REPO / 'configs/micro_dualnet/mdn_penn_action.py')
+                                     ).model)
+    check_checkpoint_matches(model, out)
