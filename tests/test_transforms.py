@@ -117,3 +117,21 @@ def test_motion_is_velocity_per_second_within_each_clip():
     f = GenSkeletonFeatures(feats=('motion',))(c)['keypoint'].reshape(1, 2, 8, 17, 2)
     np.testing.assert_allclose(f[0, :, :-1, :, 0], 10.0, rtol=1e-5)  # whatever the sampling
     assert (f[0, :, -1] == 0).all()  # no difference across the clip boundary
+
+
+def test_align_yaw_turns_shoulders_onto_x():
+    from mdn.datasets.transforms import AlignYaw
+    rng = np.random.default_rng(0)
+    kp = rng.normal(size=(1, 6, 20, 3)).astype(np.float32)
+    angle = 0.7  # the whole body turned about the vertical (y) axis
+    kp[..., 4, :] = [np.cos(angle), 0.3, np.sin(angle)]
+    kp[..., 8, :] = [-np.cos(angle), 0.3, -np.sin(angle)]
+    c = dict(keypoint=kp, keypoint_score=np.ones((1, 6, 20), np.float32), layout='kinect_20')
+    out = AlignYaw(vertical_axis=1)(c)['keypoint']
+    np.testing.assert_allclose(out[0, :, 4], [[1, 0.3, 0]] * 6, atol=1e-5)
+    np.testing.assert_allclose(out[..., 1], kp[..., 1])  # heights unchanged
+    # distances are preserved (a rotation)
+    np.testing.assert_allclose(np.linalg.norm(out[0, 0, 1] - out[0, 0, 2]),
+                               np.linalg.norm(kp[0, 0, 1] - kp[0, 0, 2]), rtol=1e-5)
+    with pytest.raises(ValueError, match='needs x, y, z'):
+        AlignYaw()(dict(c, keypoint=kp[..., :2]))

@@ -8,6 +8,7 @@ feats = ('joint', 'motion')  # x, y, z and their frame differences: 6 channels
 
 train_pipeline = [
     dict(type='NormalizeSkeleton', scale_by='max'),
+    dict(type='AlignYaw', vertical_axis=1),  # same facing from every camera view
     dict(type='UniformSampleFrames', clip_len=clip_len),
     dict(type='RandomAffine2D', scale=(0.9, 1.1), max_rotation=10, max_shift=0.1),
     dict(type='GenSkeletonFeatures', feats=feats),
@@ -15,6 +16,7 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='NormalizeSkeleton', scale_by='max'),
+    dict(type='AlignYaw', vertical_axis=1),
     dict(type='UniformSampleFrames', clip_len=clip_len, test_mode=True),
     dict(type='GenSkeletonFeatures', feats=feats),
     dict(type='PackMicroActionInputs'),

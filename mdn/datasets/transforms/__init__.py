@@ -2,8 +2,8 @@
 from .augment import JointDropout, RandomAffine2D, RandomFlip
 from .features import GenSkeletonFeatures
 from .formatting import PackMicroActionInputs
-from .normalize import NormalizeSkeleton
+from .normalize import AlignYaw, NormalizeSkeleton
 from .sampling import UniformSampleFrames
 
-__all__ = ['NormalizeSkeleton', 'UniformSampleFrames', 'RandomAffine2D', 'RandomFlip',
+__all__ = ['NormalizeSkeleton', 'AlignYaw', 'UniformSampleFrames', 'RandomAffine2D', 'RandomFlip',
            'JointDropout', 'GenSkeletonFeatures', 'PackMicroActionInputs']

@@ -86,3 +86,51 @@ def _torso_length(kp, valid, layout):
         return None
     mid_s, mid_h = kp[..., s, :].mean(-2)[ok], kp[..., h, :].mean(-2)[ok]
     return float(np.median(np.linalg.norm(mid_s - mid_h, axis=-1)))
+
+
+@TRANSFORMS.register_module()
+class AlignYaw(BaseTransform):
+    """Rotate 3D skeletons about the vertical axis so the body faces one canonical direction.
+
+    The clip-mean shoulder line (the layout's shoulder pair, first minus second; the hip pair
+    as fallback), projected on the ground plane, is turned onto +x. Cross-view data (NW-UCLA: train on two camera views, test
+    on a third) then looks the same from every camera. Needs 3 coordinates; run it after
+    :class:`NormalizeSkeleton`.
+
+    Required keys: keypoint [M,T,V,3], keypoint_score, layout
+    Modified keys: keypoint
+
+    Args:
+        vertical_axis: index of the up axis (Kinect: 1, y up).
+    """
+
+    def __init__(self, vertical_axis: int = 1):
+        if vertical_axis not in (0, 1, 2):
+            raise ValueError(f'vertical_axis must be 0, 1 or 2, got {vertical_axis}')
+        self.vertical_axis = vertical_axis
+
+    def transform(self, results: dict) -> dict:
+        kp = results['keypoint']
+        if kp.shape[-1] != 3:
+            raise ValueError(f'AlignYaw needs x, y, z coordinates, got {kp.shape[-1]} channels '
+                             f'(clip {results.get("frame_dir", "?")})')
+        layout = get_layout(results['layout'])
+        valid = results['keypoint_score'] > 0
+        plane = [a for a in range(3) if a != self.vertical_axis]
+        direction = None
+        for first, second in (layout.shoulder_pair, layout.hip_pair):
+            ok = valid[..., first] & valid[..., second]
+            if ok.any():
+                direction = (kp[..., first, :][ok] - kp[..., second, :][ok]).mean(0)[plane]
+                break
+        if direction is None or np.linalg.norm(direction) < 1e-6:
+            return results
+        angle = -np.arctan2(direction[1], direction[0])
+        cos, sin = np.cos(angle), np.sin(angle)
+        a, b = kp[..., plane[0]].copy(), kp[..., plane[1]].copy()
+        kp = kp.copy()
+        kp[..., plane[0]] = cos * a - sin * b
+        kp[..., plane[1]] = sin * a + cos * b
+        kp[~valid] = 0.0
+        results['keypoint'] = kp.astype(np.float32)
+        return results
