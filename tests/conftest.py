@@ -28,3 +28,13 @@ def shared_data() -> Path:
 @pytest.fixture(autouse=True, scope='session')
 def _mdn_scope():
     register_all_modules(init_default_scope=True)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run a test on one torch thread: the small-op models are 2-3x faster so on 2 cores."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

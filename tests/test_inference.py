@@ -34,12 +34,7 @@ def tiny_test_pipeline(clip_len=16):
             dict(type='GenSkeletonFeatures', feats=FEATS), dict(type='PackMicroActionInputs')]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
 
 @pytest.fixture(scope='module')

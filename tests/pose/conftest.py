@@ -2,15 +2,12 @@
 import os.path as osp
 
 import pytest
-import torch
 
 
-@pytest.fixture(scope='module', autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+@pytest.fixture(autouse=True)
+def _one_torch_thread(one_torch_thread):
+    """Every pose test on one torch thread (the shared fixture of tests/conftest.py)."""
     yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope='session')
