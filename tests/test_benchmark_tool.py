@@ -5,6 +5,7 @@ import json
 import os.path as osp
 
 import pytest
+import torch
 
 from mdn.apis import benchmark as bench
 from mdn.apis.benchmark import BenchmarkSettings, build_model, layout_with_keypoints
@@ -69,3 +70,13 @@ def test_shape_and_layout_overrides():
         build_model(MDN, BenchmarkSettings(layout='coco_17', num_keypoints=133))
     with pytest.raises(ValueError, match='batch_train'):
         BenchmarkSettings(batch_train=0)
+    with pytest.raises(ValueError, match="amp=True .*device='cuda'"):
+        BenchmarkSettings(amp=True, device='cpu')
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_amp_training_phase_on_cuda():
+    settings = BenchmarkSettings(clip_len=8, batch_train=2, batch_infer=2, repeats=1, warmup=1,
+                                 device='cuda', amp=True)
+    result = bench.run_phase(MDN, 'train', settings)
+    assert result['train_clips_per_s'] > 0

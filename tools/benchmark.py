@@ -36,6 +36,8 @@ def parse_args(argv=None):
     parser.add_argument('--repeats', type=int, default=5, help='timed calls (median reported)')
     parser.add_argument('--warmup', type=int, default=1, help='untimed calls first')
     parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
+    parser.add_argument('--amp', action='store_true',
+                        help='CUDA mixed precision: fp16 autocast / AmpOptimWrapper')
     parser.add_argument('--threads', type=int, help='torch.set_num_threads (default: torch\'s)')
     parser.add_argument('--out-json', help='write the full report here')
     args = parser.parse_args(argv)
@@ -50,7 +52,7 @@ def main(argv=None):
         clip_len=args.shape[0] if args.shape else args.clip_len, layout=args.layout,
         num_keypoints=args.shape[1] if args.shape else None, batch_train=args.batch_train,
         batch_infer=args.batch_infer, repeats=args.repeats, warmup=args.warmup,
-        device=args.device, threads=args.threads)
+        device=args.device, threads=args.threads, amp=args.amp)
     report = benchmark([args.config] + args.compare, settings)
     print(format_report(report))
     if args.out_json:

@@ -7,6 +7,8 @@ Per model, on random clips of shape ``[B, 1, T, V, C]``:
   backward, the config's optimiser wrapper with its gradient clipping and step);
 * inference latency: ms per clip at batch 1, ``model.eval()``, ``torch.no_grad()``, mode
   'tensor'; inference throughput: clips/s at ``batch_infer``;
+* ``amp=True`` (CUDA only): inference under fp16 autocast and training through MMEngine's
+  AmpOptimWrapper, as ``tools/train.py --amp`` trains;
 * peak memory: growth of the process's peak RSS (``ru_maxrss``) during the phase on CPU, or
   ``torch.cuda.max_memory_allocated`` above what was allocated before it on CUDA;
 * parameters, and FLOPs per clip by ``mmengine.analysis.FlopAnalyzer`` on the 'tensor'
@@ -17,6 +19,7 @@ Inference and training of each model run in fresh subprocesses, so each peak-mem
 high-water mark belongs to one model and one phase. All models of a run are measured
 phase by phase (every model's inference, then every model's training).
 """
+import copy
 import gc
 import json
 import os
@@ -50,6 +53,7 @@ class BenchmarkSettings:
     warmup: int = 1
     device: str = 'cpu'
     threads: Optional[int] = None
+    amp: bool = False
 
     def __post_init__(self):
         for key in ('batch_train', 'batch_infer', 'repeats'):
@@ -59,6 +63,9 @@ class BenchmarkSettings:
             raise ValueError(f'warmup must be >= 0, got {self.warmup}')
         if self.device not in ('cpu', 'cuda'):
             raise ValueError(f"device must be 'cpu' or 'cuda', got {self.device!r}")
+        if self.amp and self.device != 'cuda':
+            raise ValueError('amp=True measures CUDA mixed precision (fp16 autocast, '
+                             "AmpOptimWrapper); it needs device='cuda'")
 
 
 # ----------------------------------------------------------------------------- building
@@ -193,7 +200,8 @@ def measure_inference(model, shape, settings: BenchmarkSettings) -> Dict:
     model.eval()
     num_classes = _num_classes(model)
     results = {}
-    with torch.no_grad():
+    autocast = torch.autocast('cuda', enabled=settings.amp)
+    with torch.no_grad(), autocast:
         for key, batch in (('latency', 1), ('infer', settings.batch_infer)):
             x = make_batch(shape, batch, num_classes, device)['inputs']
             with PeakMemory(device) as mem:
@@ -215,7 +223,11 @@ def measure_training(model, cfg, shape, settings: BenchmarkSettings) -> Dict:
     from mmengine.optim import build_optim_wrapper
     device = settings.device
     model.train()
-    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    optim_cfg = copy.deepcopy(cfg.optim_wrapper)
+    if settings.amp:  # what ``tools/train.py --amp`` does
+        optim_cfg.type = 'AmpOptimWrapper'
+        optim_cfg.setdefault('loss_scale', 'dynamic')
+    optim_wrapper = build_optim_wrapper(model, optim_cfg)
     data = make_batch(shape, settings.batch_train, _num_classes(model), device)
     with PeakMemory(device) as mem:
         times = time_calls(lambda: model.train_step(data, optim_wrapper), settings.warmup,
@@ -318,8 +330,9 @@ def format_report(report: Dict) -> str:
     out = [line(header), '|' + '|'.join('-' * (w + 2) for w in widths) + '|']
     out += [line(r) for r in rows]
     e = report['env']
-    out.append(f'{e["device"]}, {e["threads"]} threads, torch {e["torch"]}; load average '
-               f'{e["loadavg_start"]} -> {e["loadavg_end"]}; medians of {s["repeats"]} '
+    precision = 'fp16 AMP' if s.get('amp') else 'fp32'
+    out.append(f'{e["device"]} ({precision}), {e["threads"]} threads, torch {e["torch"]}; '
+               f'load average {e["loadavg_start"]} -> {e["loadavg_end"]}; medians of {s["repeats"]} '
                f'after {s["warmup"]} warm-up')
     for r in report['ratios']:
         out.append(f'{r["model"]} vs {r["baseline"]}: train clips/s x'
