@@ -169,6 +169,27 @@ def test_global_stream_off():
     assert model(x, mode='tensor').shape == (4, 4)
 
 
+def test_input_batch_norm_standardises_each_joint_channel():
+    """input_norm='batch': what the encoder sees has, per (joint, channel), zero mean and unit
+    variance over batch and time in training, whatever the raw scale (velocities in the
+    hundreds next to coordinates near 1)."""
+    model = tiny_model(input_norm='batch')
+    seen = {}
+    model.encoder.register_forward_hook(lambda mod, args, out: seen.update(x=args[0]))
+    x, data_samples = tiny_batch(B=6, T=8)
+    scale = torch.tensor([1.0, 100.0, 0.1])
+    model(x * scale + 5.0, data_samples, mode='loss')
+    got = seen['x']  # [B, T, V, C]
+    torch.testing.assert_close(got.mean((0, 1)), torch.zeros(17, 3), atol=1e-3, rtol=0)
+    torch.testing.assert_close(got.var((0, 1), unbiased=False), torch.ones(17, 3),
+                               atol=5e-3, rtol=0)  # BatchNorm eps
+    model.eval()  # running statistics: output no longer depends on the other clips
+    one = model(x[:1] * scale + 5.0, mode='tensor')
+    torch.testing.assert_close(one, model(x * scale + 5.0, mode='tensor')[:1])
+    with pytest.raises(ValueError, match='expects .* 3 channels'):
+        model(torch.randn(2, 1, 8, 17, 4), mode='tensor')
+
+
 @pytest.mark.parametrize('overrides,message', [
     (dict(paths='both'), "paths must be one of"),
     (dict(fusion='max'), "fusion must be one of"),
@@ -177,6 +198,7 @@ def test_global_stream_off():
     (dict(layout='coco_18'), 'unknown keypoint layout'),
     (dict(entity_set='body9'), 'unknown entity set'),
     (dict(num_classes=1), 'num_classes must be >= 2'),
+    (dict(input_norm='layer'), 'input_norm must be one of'),
 ])
 def test_bad_model_config_values_are_rejected(overrides, message):
     with pytest.raises((ValueError, KeyError), match=message):
@@ -238,3 +260,24 @@ def test_class_balanced_loss_hook_sets_weights_from_training_counts():
     assert model.head.loss.class_weight[2] > model.head.loss.class_weight[0]
     with pytest.raises(ValueError, match='beta must be in'):
         ClassBalancedLossHook(beta=1.0)
+
+
+def test_head_temporal_segments_keep_phase_order():
+    """With S segments, a clip and its time reversal pool to different features; with one
+    mean they are identical (so 'putting on' and 'taking off' cannot be told apart)."""
+    torch.manual_seed(0)
+    x = torch.randn(B, 8, K, D)
+    reversed_x = x.flip(1)
+    one = MicroActionHead(num_classes=5, num_entities=K, dim=D, hidden=8, dropout=0.0).eval()
+    torch.testing.assert_close(one(x), one(reversed_x))
+    seg = MicroActionHead(num_classes=5, num_entities=K, dim=D, hidden=8, dropout=0.0,
+                          temporal_segments=4).eval()
+    assert seg.mlp[1].in_features == 4 * K * D
+    assert not torch.allclose(seg(x), seg(reversed_x))
+    # segment s pools frames [2s, 2s+1]: check against a hand-made pooling
+    pooled = x.view(B, 4, 2, K, D).mean(2)
+    expected = seg.mlp(seg.norm(pooled).reshape(B, -1))
+    torch.testing.assert_close(seg(x), expected)
+    assert seg(torch.randn(B, 3, K, D)).shape == (B, 5)  # T < S still pools
+    with pytest.raises(ValueError, match='temporal_segments must be >= 1'):
+        MicroActionHead(num_classes=5, num_entities=K, dim=D, temporal_segments=0)

@@ -20,6 +20,7 @@ from mdn.structures import MicroActionDataSample
 
 PATHS = ('dual', 'st', 'ts')
 FUSIONS = ('route', 'mean')
+INPUT_NORMS = (None, 'batch')
 
 
 @MODELS.register_module()
@@ -33,6 +34,10 @@ class MicroDualNet(BaseModel):
         in_channels: C per joint; embed_dim: D of entity tokens.
         paths: 'dual' (both, the full model), 'st' or 'ts' (single-path ablations).
         fusion: 'route' (entity-level router) or 'mean' (fixed 0.5/0.5, ablation).
+        input_norm: 'batch' normalises every (joint, channel) over batch and time with a
+            BatchNorm1d before anything else (the ``data_bn`` of ST-GCN-style models): raw
+            velocities are heavy-tailed (Kinect jumps reach 20x their std) and would otherwise
+            dominate the token embeddings. None (default) keeps the model batch-independent.
         encoder / path / router / mac_loss / head / global_stream: sub-module configs;
             ``global_stream=None`` switches the global stream off; ``mac_loss=None`` or
             ``loss_weight=0`` drops MAC.
@@ -40,6 +45,7 @@ class MicroDualNet(BaseModel):
 
     def __init__(self, layout: str, num_classes: int, entity_set='body6', in_channels: int = 3,
                  embed_dim: int = 128, paths: str = 'dual', fusion: str = 'route',
+                 input_norm: Optional[str] = None,
                  encoder: Optional[dict] = None, path: Optional[dict] = None,
                  router: Optional[dict] = None, mac_loss: Optional[dict] = None,
                  head: Optional[dict] = None, global_stream: Optional[dict] = None,
@@ -51,8 +57,12 @@ class MicroDualNet(BaseModel):
             raise ValueError(f'paths must be one of {PATHS}, got {paths!r}')
         if fusion not in FUSIONS:
             raise ValueError(f'fusion must be one of {FUSIONS}, got {fusion!r}')
+        if input_norm not in INPUT_NORMS:
+            raise ValueError(f'input_norm must be one of {INPUT_NORMS}, got {input_norm!r}')
         self.layout = get_layout(layout)
         self.paths, self.fusion = paths, fusion
+        self.input_norm = (nn.BatchNorm1d(self.layout.num_keypoints * in_channels)
+                           if input_norm == 'batch' else None)
         D = embed_dim
         self.encoder = MODELS.build(_with(encoder or dict(type='EntityEncoder'), layout=layout,
                                           entity_set=entity_set, in_channels=in_channels,
@@ -85,7 +95,7 @@ class MicroDualNet(BaseModel):
         if inputs.dim() == 4:
             inputs = inputs[:, None]
         B, N, T, V, C = inputs.shape
-        x = inputs.reshape(B * N, T, V, C)
+        x = self._normalise_input(inputs.reshape(B * N, T, V, C))
         tokens = self.encoder(x)
         x_st = self.st_path(tokens) if self.st_path is not None else None
         x_ts = self.ts_path(tokens) if self.ts_path is not None else None
@@ -93,6 +103,19 @@ class MicroDualNet(BaseModel):
         global_feat = self.global_stream(x) if self.global_stream is not None else None
         logits = self.head(fused, global_feat)
         return dict(logits=logits, weights=weights, x_st=x_st, x_ts=x_ts)
+
+    def _normalise_input(self, x: Tensor) -> Tensor:
+        """``[B, T, V, C]``, each (joint, channel) standardised over batch and time."""
+        if self.input_norm is None:
+            return x
+        B, T, V, C = x.shape
+        if V * C != self.input_norm.num_features:
+            raise ValueError(f'MicroDualNet for layout {self.layout.name} expects '
+                             f'[B, N, T, {self.layout.num_keypoints}, C] input with '
+                             f'{self.input_norm.num_features // self.layout.num_keypoints} '
+                             f'channels, got {list(x.shape)}')
+        h = self.input_norm(x.permute(0, 2, 3, 1).reshape(B, V * C, T))
+        return h.view(B, V, C, T).permute(0, 3, 1, 2)
 
     def _fuse(self, x_st, x_ts):
         ref = x_st if x_st is not None else x_ts
