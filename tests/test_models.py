@@ -27,6 +27,24 @@ def test_entity_encoder_shapes_and_locality():
     assert delta[0] > 1e-3 and torch.all(delta[1:] < 1e-6)
 
 
+def test_entity_encoder_temporal_conv_is_local_in_time_and_entity():
+    enc = EntityEncoder('coco_17', 'body6', in_channels=3, embed_dim=D, temporal_kernel=5)
+    x = torch.randn(B, 16, 17, 3)
+    out = enc(x)
+    y = x.clone()
+    y[:, 12:, 9] += 3.0  # the left wrist (left_hand entity only) from frame 12 on
+    delta = (enc(y) - out).abs()
+    per_frame = delta.amax(dim=(0, 2, 3))
+    assert torch.all(per_frame[:10] < 1e-6)  # kernel 5 reaches 2 frames back, no further
+    assert torch.all(per_frame[10:] > 1e-4)
+    per_entity = delta.amax(dim=(0, 1, 3))
+    hand = enc.partition.names.index('left_hand')
+    assert per_entity[hand] > 1e-4
+    assert torch.all(torch.cat([per_entity[:hand], per_entity[hand + 1:]]) < 1e-6)
+    with pytest.raises(ValueError, match='temporal_kernel must be 0 or odd'):
+        EntityEncoder('coco_17', 'body6', in_channels=3, embed_dim=D, temporal_kernel=4)
+
+
 def test_entity_encoder_rejects_wrong_layout():
     enc = EntityEncoder('coco_17', 'body6', in_channels=3, embed_dim=D)
     with pytest.raises(ValueError, match=r'expects \[B, T, 17, 3\] input, got \[2, 6, 133, 3\]'):

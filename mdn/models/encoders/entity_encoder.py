@@ -20,18 +20,25 @@ class EntityEncoder(nn.Module):
     * an entity-wise linear map of the concatenated joint features (weights zero outside the
       entity), which sees the joints' *relative configuration* (finger shape, hand-on-face).
 
-    A residual MLP mixes the result; entity and time position embeddings are added.
+    A residual MLP mixes the result; entity and time position embeddings are added. With
+    ``temporal_kernel > 0`` a residual depthwise convolution over time (per entity, per
+    channel) then gives every token its local motion context, which attention over frames
+    does not have a built-in bias for (ST-GCN gets it from its temporal convolutions).
 
     Args:
         layout / entity_set: which keypoints form which entity (see ``mdn.layouts``).
         in_channels: C, channels per joint (e.g. x, y, score = 3).
         embed_dim: D.
         max_frames: longest T the time embedding supports.
+        temporal_kernel: odd kernel of the depthwise temporal convolution (0: none).
     """
 
     def __init__(self, layout: str, entity_set='body6', in_channels: int = 3,
-                 embed_dim: int = 128, max_frames: int = 256, dropout: float = 0.0):
+                 embed_dim: int = 128, max_frames: int = 256, dropout: float = 0.0,
+                 temporal_kernel: int = 0):
         super().__init__()
+        if temporal_kernel < 0 or (temporal_kernel and temporal_kernel % 2 == 0):
+            raise ValueError(f'temporal_kernel must be 0 or odd, got {temporal_kernel}')
         self.layout = get_layout(layout)
         self.partition = self.layout.partition(entity_set)
         V, K, D, C = (self.layout.num_keypoints, self.partition.num_entities, embed_dim,
@@ -51,6 +58,11 @@ class EntityEncoder(nn.Module):
                                  nn.Linear(2 * D, D))
         self.entity_embed = nn.Parameter(torch.zeros(K, D))
         self.time_embed = nn.Parameter(torch.zeros(max_frames, D))
+        self.temporal_conv = None
+        if temporal_kernel:
+            self.temporal_conv = nn.Sequential(
+                nn.Conv1d(D, D, temporal_kernel, padding=temporal_kernel // 2, groups=D),
+                nn.GELU(), nn.Conv1d(D, D, 1))
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -86,4 +98,8 @@ class EntityEncoder(nn.Module):
         config = torch.einsum('btvc,kvcd->btkd', x, weight) + self.entity_bias
         tokens = self.norm(pooled + config)
         tokens = tokens + self.mix(tokens)
+        if self.temporal_conv is not None:  # [B,T,K,D] -> [B*K, D, T] and back
+            h = tokens.permute(0, 2, 3, 1).reshape(B * self.num_entities, self.embed_dim, T)
+            h = self.temporal_conv(h).view(B, self.num_entities, self.embed_dim, T)
+            tokens = tokens + h.permute(0, 3, 1, 2)
         return tokens + self.entity_embed + self.time_embed[:T, None, :]
