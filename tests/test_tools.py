@@ -109,6 +109,17 @@ def test_amp_on_cpu_falls_back_with_message(caplog):
     assert cfg.optim_wrapper.type == 'OptimWrapper'
 
 
+def test_amp_optim_wrapper_switch_keeps_the_rest():
+    """What ``--amp`` (train.py and benchmark.py) does to the optimiser wrapper config."""
+    from mdn.apis.config import use_amp_optim_wrapper
+    cfg = load_config(SYNTHETIC)
+    wrapper = use_amp_optim_wrapper(cfg.optim_wrapper)
+    assert wrapper is cfg.optim_wrapper and wrapper.type == 'AmpOptimWrapper'
+    assert wrapper.loss_scale == 'dynamic' and wrapper.clip_grad == dict(max_norm=1.0)
+    fixed = use_amp_optim_wrapper(dict(type='OptimWrapper', loss_scale=512.0))
+    assert fixed == dict(type='AmpOptimWrapper', loss_scale=512.0)
+
+
 def test_mim_train_entry_point(tmp_path):
     """`mim train mdn CONFIG` finds tools/train.py inside the installed package."""
     import shutil

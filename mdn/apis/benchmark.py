@@ -221,12 +221,13 @@ def measure_inference(model, shape, settings: BenchmarkSettings) -> Dict:
 def measure_training(model, cfg, shape, settings: BenchmarkSettings) -> Dict:
     """Clips/s of ``train_step`` with the config's optimiser wrapper, and its peak memory."""
     from mmengine.optim import build_optim_wrapper
+
+    from mdn.apis.config import use_amp_optim_wrapper
     device = settings.device
     model.train()
     optim_cfg = copy.deepcopy(cfg.optim_wrapper)
     if settings.amp:  # what ``tools/train.py --amp`` does
-        optim_cfg.type = 'AmpOptimWrapper'
-        optim_cfg.setdefault('loss_scale', 'dynamic')
+        use_amp_optim_wrapper(optim_cfg)
     optim_wrapper = build_optim_wrapper(model, optim_cfg)
     data = make_batch(shape, settings.batch_train, _num_classes(model), device)
     with PeakMemory(device) as mem:
@@ -332,8 +333,8 @@ def format_report(report: Dict) -> str:
     e = report['env']
     precision = 'fp16 AMP' if s.get('amp') else 'fp32'
     out.append(f'{e["device"]} ({precision}), {e["threads"]} threads, torch {e["torch"]}; '
-               f'load average {e["loadavg_start"]} -> {e["loadavg_end"]}; medians of {s["repeats"]} '
-               f'after {s["warmup"]} warm-up')
+               f'load average {e["loadavg_start"]} -> {e["loadavg_end"]}; '
+               f'medians of {s["repeats"]} after {s["warmup"]} warm-up')
     for r in report['ratios']:
         out.append(f'{r["model"]} vs {r["baseline"]}: train clips/s x'
                    f'{r["train_clips_per_s_ratio"]:.2f}, batch-1 latency x'

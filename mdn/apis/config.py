@@ -71,6 +71,14 @@ def check_config(cfg: Config, train: bool = True) -> None:
             raise ConfigError(f'{name}: train_cfg.max_epochs must be >= 1, got {epochs}')
 
 
+def use_amp_optim_wrapper(optim_wrapper: dict) -> dict:
+    """Turn an ``optim_wrapper`` config into MMEngine's AmpOptimWrapper (fp16 autocast,
+    dynamic loss scale unless the config sets one), in place; returned for chaining."""
+    optim_wrapper['type'] = 'AmpOptimWrapper'
+    optim_wrapper.setdefault('loss_scale', 'dynamic')
+    return optim_wrapper
+
+
 def enable_amp(cfg: Config) -> bool:
     """Switch the optimiser wrapper to MMEngine's AmpOptimWrapper on CUDA. On a CPU-only
     machine, say so and train in full precision (fp16 autocast is a CUDA feature)."""
@@ -78,8 +86,7 @@ def enable_amp(cfg: Config) -> bool:
         print_log('--amp requested but CUDA is not available: mixed precision is a CUDA '
                   'feature; training in float32 instead.', logger='current', level=30)
         return False
-    cfg.optim_wrapper.type = 'AmpOptimWrapper'
-    cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    use_amp_optim_wrapper(cfg.optim_wrapper)
     return True
 
 

@@ -46,7 +46,8 @@ def train_batch_size(work_dir: str) -> int:
 
 
 def read_train_records(path: str) -> List[Dict]:
-    """Training records (those with ``time`` and ``data_time`` but no validation metrics)."""
+    """Training records: those with ``lr``, ``time`` and ``data_time`` (validation records
+    carry metrics and no ``lr``)."""
     records = []
     with open(path) as f:
         for lineno, line in enumerate(f, 1):

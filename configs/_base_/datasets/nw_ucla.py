@@ -14,6 +14,10 @@ train_pipeline = [
     dict(type='GenSkeletonFeatures', feats=feats),
     dict(type='PackMicroActionInputs'),
 ]
+# The same with left/right mirroring right after AlignYaw (the shoulder line then lies on x,
+# so negating x and swapping left/right joints is a true mirror); the *_nw_ucla_flip.py
+# experiments train with it.
+flip_train_pipeline = train_pipeline[:2] + [dict(type='RandomFlip', prob=0.5)] + train_pipeline[2:]
 test_pipeline = [
     dict(type='NormalizeSkeleton', scale_by='max'),
     dict(type='AlignYaw', vertical_axis=1),
