@@ -3,7 +3,7 @@ import pytest
 
 from mdn.datasets.transforms import (GenSkeletonFeatures, JointDropout, NormalizeSkeleton,
                                      PackMicroActionInputs, RandomAffine2D, RandomFlip,
-                                     UniformSampleFrames)
+                                     RandomRotate3D, UniformSampleFrames)
 from mdn.layouts import get_layout
 
 from .helpers import random_clip
@@ -69,6 +69,47 @@ def test_affine_keeps_missing_joints_at_zero_and_moves_others():
     out = RandomAffine2D(max_rotation=30, max_shift=0.2)(c)
     assert (out['keypoint'][0, 0, 0] == 0).all()
     assert not np.allclose(out['keypoint'], before)
+
+
+def clip_3d(num_frames=6):
+    rng = np.random.default_rng(3)
+    kp = rng.normal(size=(1, num_frames, 20, 3)).astype(np.float32)
+    score = np.ones((1, num_frames, 20), np.float32)
+    score[0, 1, 4] = 0
+    kp[0, 1, 4] = 0
+    return dict(keypoint=kp, keypoint_score=score, layout='kinect_20', frame_dir='c3d')
+
+
+def test_rotate3d_is_a_rigid_rotation_within_the_angle_limits():
+    np.random.seed(0)
+    c = clip_3d()
+    before = c['keypoint'].copy()
+    out = RandomRotate3D(max_angles=(0, 30, 0))(dict(c))['keypoint']
+    valid = c['keypoint_score'][0] > 0
+    # rotation about y only: y unchanged, norms in the x-z plane kept, angle at most 30 deg
+    np.testing.assert_allclose(out[..., 1], before[..., 1], atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(out[..., [0, 2]], axis=-1),
+                               np.linalg.norm(before[..., [0, 2]], axis=-1), rtol=1e-5, atol=1e-6)
+    a, b = before[0][valid][:, [0, 2]], out[0][valid][:, [0, 2]]
+    cos = (a * b).sum(-1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)
+    angle = np.degrees(np.arccos(np.clip(cos, -1, 1)))
+    assert np.ptp(angle) < 1e-2, 'one rotation for the whole clip'
+    assert 0 < angle[0] <= 30
+    assert (out[0, 1, 4] == 0).all()  # missing joint stays at the origin
+    # all axes: pairwise distances (bone lengths) are kept, the pose itself changes
+    full = RandomRotate3D(max_angles=20)(dict(c))['keypoint'][0, 0]
+    dist = lambda p: np.linalg.norm(p[:, None] - p[None], axis=-1)  # noqa: E731
+    np.testing.assert_allclose(dist(full), dist(before[0, 0]), rtol=1e-4, atol=1e-5)
+    assert not np.allclose(full, before[0, 0], atol=1e-3)
+
+
+def test_rotate3d_rejects_2d_clips_and_bad_angles():
+    with pytest.raises(ValueError, match='x, y, z.*clip c2d'):
+        RandomRotate3D()(dict(clip(num_frames=3), frame_dir='c2d'))
+    with pytest.raises(ValueError, match='max_angles'):
+        RandomRotate3D(max_angles=(10, -5, 0))
+    unchanged = RandomRotate3D(max_angles=0)(clip_3d())
+    np.testing.assert_allclose(unchanged['keypoint'], clip_3d()['keypoint'], atol=1e-6)
 
 
 def test_joint_dropout_rate():

@@ -18,6 +18,10 @@ train_pipeline = [
 # so negating x and swapping left/right joints is a true mirror); the *_nw_ucla_flip.py
 # experiments train with it.
 flip_train_pipeline = train_pipeline[:2] + [dict(type='RandomFlip', prob=0.5)] + train_pipeline[2:]
+# Mirroring plus a random 3D rotation of each sampled clip (up to 15 degrees about every axis):
+# the test camera sits at another yaw and elevation; the *_nw_ucla_rot.py experiments use it.
+rotate_train_pipeline = (flip_train_pipeline[:4] + [dict(type='RandomRotate3D', max_angles=15)]
+                         + flip_train_pipeline[4:])
 test_pipeline = [
     dict(type='NormalizeSkeleton', scale_by='max'),
     dict(type='AlignYaw', vertical_axis=1),

@@ -1,9 +1,9 @@
 """Skeleton transforms: each one's docstring lists its Required / Added / Modified keys."""
-from .augment import JointDropout, RandomAffine2D, RandomFlip
+from .augment import JointDropout, RandomAffine2D, RandomFlip, RandomRotate3D
 from .features import GenSkeletonFeatures
 from .formatting import PackMicroActionInputs
 from .normalize import AlignYaw, NormalizeSkeleton
 from .sampling import UniformSampleFrames
 
 __all__ = ['NormalizeSkeleton', 'AlignYaw', 'UniformSampleFrames', 'RandomAffine2D', 'RandomFlip',
-           'JointDropout', 'GenSkeletonFeatures', 'PackMicroActionInputs']
+           'RandomRotate3D', 'JointDropout', 'GenSkeletonFeatures', 'PackMicroActionInputs']

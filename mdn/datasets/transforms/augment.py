@@ -1,6 +1,9 @@
-"""2D augmentation of normalised skeletons."""
+"""Augmentation of normalised skeletons (2D and 3D)."""
+from typing import Sequence, Union
+
 import numpy as np
 from mmcv.transforms import BaseTransform
+from scipy.spatial.transform import Rotation
 
 from mdn.layouts import get_layout
 from mdn.registry import TRANSFORMS
@@ -32,6 +35,51 @@ class RandomAffine2D(BaseTransform):
         kp[missing] = 0.0
         results['keypoint'] = kp
         return results
+
+
+@TRANSFORMS.register_module()
+class RandomRotate3D(BaseTransform):
+    """Rotate a 3D skeleton clip by one random rotation (uniform angles about x, y and z).
+
+    Cross-view data differ by camera yaw and elevation; :class:`AlignYaw` removes most of the
+    yaw but leaves its estimation noise and the elevation, so training views are spread over
+    the nearby angles a new camera may take. One rotation per clip, about the origin (the
+    body centre after :class:`NormalizeSkeleton`).
+
+    Required keys: keypoint [M,T,V,3], keypoint_score
+    Modified keys: keypoint (missing joints stay at 0)
+
+    Args:
+        max_angles: largest rotation in degrees about x, y, z (one number: all three).
+        prob: chance of rotating a clip at all.
+    """
+
+    def __init__(self, max_angles: Union[float, Sequence[float]] = 15.0, prob: float = 1.0):
+        angles = np.broadcast_to(np.asarray(max_angles, dtype=np.float64), (3,)).copy()
+        if (angles < 0).any() or (angles > 180).any():
+            raise ValueError(f'RandomRotate3D max_angles must lie in [0, 180] degrees, '
+                             f'got {max_angles}')
+        if not 0 <= prob <= 1:
+            raise ValueError(f'RandomRotate3D prob must be in [0, 1], got {prob}')
+        self.max_angles, self.prob = angles, prob
+
+    def transform(self, results: dict) -> dict:
+        kp = results['keypoint']
+        if kp.shape[-1] != 3:
+            raise ValueError(f'RandomRotate3D needs x, y, z coordinates, got {kp.shape[-1]} '
+                             f'channels (clip {results.get("frame_dir", "?")})')
+        if np.random.rand() >= self.prob:
+            return results
+        angles = np.random.uniform(-self.max_angles, self.max_angles)
+        rot = Rotation.from_euler('xyz', angles, degrees=True).as_matrix().astype(np.float32)
+        kp = kp @ rot.T
+        kp[results['keypoint_score'] <= 0] = 0.0
+        results['keypoint'] = kp.astype(np.float32)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(max_angles={self.max_angles.tolist()}, '
+                f'prob={self.prob})')
 
 
 @TRANSFORMS.register_module()

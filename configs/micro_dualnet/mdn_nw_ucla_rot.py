@@ -1,0 +1,5 @@
+# Micro-DualNet on NW-UCLA with mirroring and a random 3D rotation added to training
+# (rotate_train_pipeline of configs/_base_/datasets/nw_ucla.py).
+# Pair: configs/stgcn/stgcn_nw_ucla_rot.py (same pipeline and schedule).
+_base_ = './mdn_nw_ucla.py'
+train_dataloader = dict(dataset=dict(pipeline={{_base_.rotate_train_pipeline}}))
