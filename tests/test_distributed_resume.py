@@ -118,11 +118,14 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(tmp_path):
             proc.kill()
         log.close()
     assert proc.returncode == -signal.SIGKILL
-    assert (killed / 'epoch_1.pth').exists() and not (killed / f'epoch_{epochs}.pth').exists()
+    # on a loaded machine epoch 2 may finish before the signal lands: resume from whichever
+    # epoch was saved last, as long as the run was cut short
+    saved = sorted(int(p.stem.split('_')[1]) for p in killed.glob('epoch_*.pth'))
+    assert saved and 1 <= saved[-1] < epochs, saved
 
     run(train + ['--work-dir', str(killed), '--resume'])
     resumed_log = sorted(killed.glob('*/*.log'))[-1].read_text()
-    assert 'resumed epoch: 1' in resumed_log
+    assert f'resumed epoch: {saved[-1]}' in resumed_log
     a, b = last_val_metrics(full), last_val_metrics(killed)
     for key in ('acc/top1', 'acc/top5', 'acc/mean_class_accuracy'):
         assert a[key] == b[key], key
