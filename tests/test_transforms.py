@@ -62,9 +62,10 @@ def test_flip_swaps_left_and_right():
 
 
 def test_affine_keeps_missing_joints_at_zero_and_moves_others():
-    c = NormalizeSkeleton()(clip(num_frames=4))
-    c['keypoint_score'][0, 0, 0] = 0
-    c['keypoint'][0, 0, 0] = 0
+    c = clip(num_frames=4)
+    c['keypoint_score'][0, 0, 0] = 0  # missing before normalising: NormalizeSkeleton decides
+    c = NormalizeSkeleton()(c)
+    assert c['missing'][0, 0, 0] and c['missing'].sum() == 1
     before = c['keypoint'].copy()
     out = RandomAffine2D(max_rotation=30, max_shift=0.2)(c)
     assert (out['keypoint'][0, 0, 0] == 0).all()

@@ -20,6 +20,11 @@ ENTITY_SETS = {
     'body6': ENTITY_ORDER,
     'body5': ENTITY_ORDER[:5],
 }
+# Entities an entity set leaves out on purpose, with the reason: their keypoints (those in no
+# other entity of the set) are deliberately unused, not forgotten.
+ENTITY_SET_OMISSIONS = {
+    'body5': {'lower_body': 'iMiGUE subjects sit behind a desk: the lower body is not visible'},
+}
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,9 @@ class KeypointLayout:
         shoulder_pair / hip_pair: joints that give the normalisation scale.
         edges: undirected skeleton edges; the first joint of ``root`` side is the tree root.
         entities: entity name -> keypoint indices (each of the six canonical entities).
+            Every keypoint belongs to at least one entity, or is listed in ``left_out``:
+            a keypoint in no entity would change no token and never train.
+        left_out: keypoint index -> why it is deliberately in no entity.
     """
     name: str
     keypoint_names: Tuple[str, ...]
@@ -67,6 +75,7 @@ class KeypointLayout:
     edges: Tuple[Tuple[int, int], ...]
     entities: Mapping[str, Tuple[int, ...]] = field(default_factory=dict)
     root: int = 0
+    left_out: Mapping[int, str] = field(default_factory=dict)
 
     def __post_init__(self):
         num = len(self.keypoint_names)
@@ -80,6 +89,26 @@ class KeypointLayout:
             if not idx or min(idx) < 0 or max(idx) >= num:
                 raise ValueError(f'layout {self.name}: entity {ent} has indices outside '
                                  f'0..{num-1} or is empty')
+        orphans = self.uncovered_keypoints(ENTITY_ORDER)
+        if orphans:
+            raise ValueError(f'layout {self.name}: keypoints {self._named(orphans)} belong to '
+                             'no entity; add them to one or list them in left_out with the '
+                             'reason')
+
+    def _named(self, indices: Sequence[int]) -> List[str]:
+        return [f'{v} ({self.keypoint_names[v]})' for v in indices]
+
+    def uncovered_keypoints(self, entity_set: 'str | Sequence[str]') -> List[int]:
+        """Keypoints in no entity of ``entity_set`` and not deliberately left out (by the
+        layout's ``left_out`` or the set's :data:`ENTITY_SET_OMISSIONS`). Should be empty."""
+        names = ENTITY_SETS[entity_set] if isinstance(entity_set, str) else tuple(entity_set)
+        omitted = ENTITY_SET_OMISSIONS.get(entity_set, {}) if isinstance(entity_set, str) else {}
+        covered = set(self.left_out)
+        for name in names:
+            covered.update(self.entities[name])
+        for name in omitted:
+            covered.update(self.entities[name])
+        return [v for v in range(len(self.keypoint_names)) if v not in covered]
 
     @property
     def num_keypoints(self) -> int:

@@ -49,7 +49,8 @@ def _hand_edges():
 
 
 def _entities_coco17(face, left_hand, right_hand):
-    return dict(face=face, head=(0, 1, 2, 3, 4), torso=(5, 6, 11, 12),
+    # torso: shoulders, elbows and hips (the upper arms belong to the torso, METHOD.md)
+    return dict(face=face, head=(0, 1, 2, 3, 4), torso=(5, 6, 7, 8, 11, 12),
                 left_hand=left_hand, right_hand=right_hand,
                 lower_body=tuple(range(11, 17)))
 

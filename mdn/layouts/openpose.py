@@ -33,7 +33,7 @@ def openpose_137() -> KeypointLayout:
     entities = dict(
         face=tuple(range(FACE, FACE + 70)),
         head=(0, 15, 16, 17, 18),
-        torso=(1, 2, 5, 8, 9, 12),
+        torso=(1, 2, 3, 5, 6, 8, 9, 12),  # neck, shoulders, elbows, hips
         left_hand=(7,) + tuple(range(LEFT_HAND, LEFT_HAND + 21)),
         right_hand=(4,) + tuple(range(RIGHT_HAND, RIGHT_HAND + 21)),
         lower_body=(8, 9, 10, 11, 12, 13, 14) + tuple(range(19, 25)))

@@ -7,7 +7,7 @@ Each config trains with ``tools/train.py`` (resuming if its work dir has checkpo
 *last* checkpoint is tested with ``tools/test.py`` (no best-epoch picking on the test split).
 Finished configs (their ``test.json`` exists) are skipped, so a killed suite can be rerun.
 With ``--seeds`` every config is trained once per seed (``WORK_ROOT/NAME_seedS``,
-``randomness.seed=S``) and the table gives mean +- sample standard deviation over the seeds:
+``randomness.seed=S``, ``deterministic=True``: a seed fixes the run) and the table gives mean +- sample standard deviation over the seeds:
 on a 464-clip test split one run moves by a point or more between seeds.
 """
 import argparse
@@ -35,7 +35,7 @@ def run_one(config: str, work_root: str, options: list, seed: Optional[int] = No
     name = osp.splitext(osp.basename(config))[0]
     if seed is not None:
         name = f'{name}_seed{seed}'
-        options = [*options, f'randomness.seed={seed}']
+        options = [*options, f'randomness.seed={seed}', 'randomness.deterministic=True']
     work_dir = osp.join(work_root, name)
     result_file = osp.join(work_dir, 'test.json')
     if osp.isfile(result_file):

@@ -8,6 +8,8 @@ from scipy.spatial.transform import Rotation
 from mdn.layouts import get_layout
 from mdn.registry import TRANSFORMS
 
+from .normalize import missing_joints
+
 
 @TRANSFORMS.register_module()
 class RandomAffine2D(BaseTransform):
@@ -30,9 +32,8 @@ class RandomAffine2D(BaseTransform):
         s = np.random.uniform(*self.scale)
         rot = s * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
         shift = np.random.uniform(-self.max_shift, self.max_shift, size=2)
-        missing = results['keypoint_score'] <= 0
         kp[..., :2] = kp[..., :2] @ rot.T.astype(np.float32) + shift.astype(np.float32)
-        kp[missing] = 0.0
+        kp[missing_joints(results)] = 0.0
         results['keypoint'] = kp
         return results
 
@@ -73,7 +74,7 @@ class RandomRotate3D(BaseTransform):
         angles = np.random.uniform(-self.max_angles, self.max_angles)
         rot = Rotation.from_euler('xyz', angles, degrees=True).as_matrix().astype(np.float32)
         kp = kp @ rot.T
-        kp[results['keypoint_score'] <= 0] = 0.0
+        kp[missing_joints(results)] = 0.0
         results['keypoint'] = kp.astype(np.float32)
         return results
 
@@ -105,6 +106,8 @@ class RandomFlip(BaseTransform):
         kp[..., 0] *= -1
         results['keypoint'] = kp
         results['keypoint_score'] = results['keypoint_score'][:, :, index]
+        if 'missing' in results:
+            results['missing'] = results['missing'][:, :, index]
         return results
 
 
@@ -127,4 +130,5 @@ class JointDropout(BaseTransform):
         kp, score = results['keypoint'].copy(), results['keypoint_score'].copy()
         kp[drop], score[drop] = 0.0, 0.0
         results['keypoint'], results['keypoint_score'] = kp, score
+        results['missing'] = missing_joints(results) | drop
         return results

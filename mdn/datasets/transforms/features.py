@@ -5,6 +5,8 @@ from mmcv.transforms import BaseTransform
 from mdn.layouts import get_layout
 from mdn.registry import TRANSFORMS
 
+from .normalize import missing_joints
+
 FEATURES = ('joint', 'score', 'motion', 'bone')
 
 
@@ -52,21 +54,21 @@ class GenSkeletonFeatures(BaseTransform):
             elif f == 'score':
                 parts.append(score[..., None])
             elif f == 'motion':
-                parts.append(self._velocity(kp, score, results))
+                parts.append(self._velocity(kp, results))
             else:
                 parents = get_layout(results['layout']).parents
                 parts.append(kp - kp[:, :, parents])
         results['keypoint'] = np.concatenate(parts, axis=-1).astype(np.float32)
         return results
 
-    def _velocity(self, kp: np.ndarray, score: np.ndarray, results: dict) -> np.ndarray:
+    def _velocity(self, kp: np.ndarray, results: dict) -> np.ndarray:
         M, T = kp.shape[:2]
         num_clips = results.get('num_clips', 1)
         clip_len = results.get('clip_len', T // num_clips)
         inds = np.asarray(results.get('frame_inds', np.arange(T)), dtype=np.float64)
         fps = float(results.get('fps') or self.default_fps)
         shape = (M, num_clips, clip_len) + kp.shape[2:]
-        x, seen = kp.reshape(shape), (score > 0).reshape(shape[:4])
+        x, seen = kp.reshape(shape), (~missing_joints(results)).reshape(shape[:4])
         inds = inds.reshape(num_clips, clip_len)
         gap = np.maximum(np.diff(inds, axis=1), 1.0) / fps  # seconds; repeated frame -> 1
         velocity = np.zeros_like(x)

@@ -15,6 +15,9 @@ class NormalizeSkeleton(BaseTransform):
 
     Required keys: keypoint [M,T,V,C], keypoint_score [M,T,V], layout
     Modified keys: keypoint (zeros where the joint is missing when ``zero_missing``)
+    Added keys: missing [M,T,V] bool, the joints whose coordinates are zeroed; every later
+        transform (augmentation, features) uses it, so training and test pipelines agree on
+        which joints are missing (see :func:`missing_joints`).
 
     Args:
         scale_by: 'shoulder' (width), 'torso' (mid-shoulder to mid-hip) or 'max' of both, so
@@ -42,9 +45,9 @@ class NormalizeSkeleton(BaseTransform):
         kp = kp - center
         scale = self._scale(kp, valid, layout)
         kp = kp / scale
-        if self.zero_missing:
-            kp[~valid] = 0.0
-        results['keypoint'] = kp
+        missing = ~valid if self.zero_missing else np.zeros_like(valid)
+        kp[missing] = 0.0
+        results['keypoint'], results['missing'] = kp, missing
         return results
 
     def _scale(self, kp, valid, layout) -> float:
@@ -61,6 +64,17 @@ class NormalizeSkeleton(BaseTransform):
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(scale_by={self.scale_by!r})'
+
+
+def missing_joints(results: dict) -> np.ndarray:
+    """``[M,T,V]`` bool: the joints the pipeline treats as missing (coordinates kept at 0).
+
+    :class:`NormalizeSkeleton` decides once (``results['missing']``); without it, a joint
+    with score <= 0 is missing. One rule for every transform, in training and at test.
+    """
+    if 'missing' in results:
+        return results['missing']
+    return results['keypoint_score'] <= 0
 
 
 def _masked_mean(points, valid):
@@ -131,6 +145,6 @@ class AlignYaw(BaseTransform):
         kp = kp.copy()
         kp[..., plane[0]] = cos * a - sin * b
         kp[..., plane[1]] = sin * a + cos * b
-        kp[~valid] = 0.0
+        kp[missing_joints(results)] = 0.0
         results['keypoint'] = kp.astype(np.float32)
         return results

@@ -14,8 +14,11 @@ class UniformSampleFrames(BaseTransform):
     repeatable. Clips shorter than ``clip_len`` repeat frames in order. ``num_clips`` > 1
     draws several clips (test-time averaging).
 
+    Training offsets come from numpy's global generator, which MMEngine seeds from
+    ``randomness.seed`` (and per dataloader worker), so a seed fixes the sampled frames.
+
     Required keys: keypoint [M,T,V,C], keypoint_score [M,T,V], total_frames
-    Modified keys: keypoint [M, num_clips*clip_len, V, C], keypoint_score
+    Modified keys: keypoint [M, num_clips*clip_len, V, C], keypoint_score, missing
     Added keys: frame_inds, clip_len, num_clips
     """
 
@@ -26,7 +29,7 @@ class UniformSampleFrames(BaseTransform):
         self.clip_len, self.num_clips, self.test_mode, self.seed = (clip_len, num_clips,
                                                                     test_mode, seed)
 
-    def _indices(self, num_frames: int, rng: np.random.Generator) -> np.ndarray:
+    def _indices(self, num_frames: int, rng) -> np.ndarray:
         if num_frames < self.clip_len:  # stretch: each frame repeated, order kept
             return np.floor(np.arange(self.clip_len) * num_frames / self.clip_len).astype(int)
         bounds = np.linspace(0, num_frames, self.clip_len + 1)
@@ -38,10 +41,11 @@ class UniformSampleFrames(BaseTransform):
         num_frames = results['keypoint'].shape[1]
         if num_frames < 1:
             raise ValueError(f'clip {results.get("frame_dir", "?")} has no frames')
-        rng = np.random.default_rng(self.seed) if self.test_mode else np.random.default_rng()
+        rng = np.random.default_rng(self.seed) if self.test_mode else np.random
         inds = np.concatenate([self._indices(num_frames, rng) for _ in range(self.num_clips)])
-        results['keypoint'] = results['keypoint'][:, inds]
-        results['keypoint_score'] = results['keypoint_score'][:, inds]
+        for key in ('keypoint', 'keypoint_score', 'missing'):
+            if key in results:
+                results[key] = results[key][:, inds]
         results.update(frame_inds=inds, clip_len=self.clip_len, num_clips=self.num_clips)
         return results
 

@@ -1,6 +1,7 @@
 """Entity encoder: keypoints -> one token per anatomical entity per frame (the pose analogue
 of the paper's Spatial Entity Module)."""
 import math
+from typing import Optional
 
 import torch
 from torch import Tensor, nn
@@ -16,7 +17,9 @@ class EntityEncoder(nn.Module):
     Per frame and entity, two complementary poolings of the entity's joints are summed:
 
     * attention pooling of per-joint embeddings (linear + learnable joint embedding; each
-      entity has its own query and attends only to its joints), robust to missing joints;
+      entity has its own query and attends only to its *present* joints, so a missed joint
+      does not dilute the token; an entity with no present joint in a frame falls back to
+      its learned "absent" embedding);
     * an entity-wise linear map of the concatenated joint features (weights zero outside the
       entity), which sees the joints' *relative configuration* (finger shape, hand-on-face).
 
@@ -77,8 +80,12 @@ class EntityEncoder(nn.Module):
     def num_entities(self) -> int:
         return self.partition.num_entities
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Shape: ``[B, T, V, C] -> [B, T, K, D]``."""
+    def forward(self, x: Tensor, present: Optional[Tensor] = None) -> Tensor:
+        """Shape: ``[B, T, V, C] -> [B, T, K, D]``.
+
+        ``present [B, T, V]`` bool marks the joints that were detected; by default a joint
+        whose features are all exactly 0 is missing (the pipeline zeroes missing joints).
+        """
         B, T, V, C = x.shape
         if V != self.layout.num_keypoints or C != self.in_channels:
             raise ValueError(f'EntityEncoder for layout {self.layout.name} expects '
@@ -91,7 +98,11 @@ class EntityEncoder(nn.Module):
         h = torch.nn.functional.gelu(torch.matmul(x, self.joint_proj.weight.t())
                                      + (self.joint_proj.bias + self.joint_embed))  # [B,T,V,D]
         logits = torch.einsum('btvd,kd->btkv', h, self.entity_query) / math.sqrt(self.embed_dim)
-        attn = logits.masked_fill(mask == 0, float('-inf')).softmax(-1)
+        if present is None:
+            present = x.detach().abs().amax(-1) > 0  # [B,T,V]
+        keep = (mask > 0) & present[:, :, None, :]  # [B,T,K,V]
+        keep = keep | ~keep.any(-1, keepdim=True) & (mask > 0)  # none present: all of entity
+        attn = logits.masked_fill(~keep, float('-inf')).softmax(-1)
         # attention rows sum to 1, so value(attn @ h) == attn @ value(h): map K, not V, tokens
         pooled = self.joint_value(torch.einsum('btkv,btvd->btkd', attn, h))
         weight = self.entity_linear * mask[:, :, None, None]

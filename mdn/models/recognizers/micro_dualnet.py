@@ -95,8 +95,10 @@ class MicroDualNet(BaseModel):
         if inputs.dim() == 4:
             inputs = inputs[:, None]
         B, N, T, V, C = inputs.shape
-        x = self._normalise_input(inputs.reshape(B * N, T, V, C))
-        tokens = self.encoder(x)
+        raw = inputs.reshape(B * N, T, V, C)
+        present = raw.detach().abs().amax(-1) > 0  # missing joints are all-zero features
+        x = self._normalise_input(raw)
+        tokens = self.encoder(x, present)
         x_st = self.st_path(tokens) if self.st_path is not None else None
         x_ts = self.ts_path(tokens) if self.ts_path is not None else None
         fused, weights = self._fuse(x_st, x_ts)
