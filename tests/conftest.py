@@ -38,3 +38,19 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def _no_closed_log_streams():
+    """MMEngine keeps every MMLogger for the process; one made inside an earlier test writes to
+    that test's captured stdout, closed by now, and logging prints a traceback for it. Point
+    such handlers at the current stdout before each test."""
+    import sys
+
+    from mmengine.logging import MMLogger
+    for logger in list(MMLogger._instance_dict.values()):
+        for handler in logger.handlers:
+            stream = getattr(handler, 'stream', None)
+            if stream is not None and getattr(stream, 'closed', False):
+                handler.stream = sys.stdout  # setStream would flush the closed one
+    yield

@@ -187,7 +187,8 @@ def test_nw_ucla_cross_view_split():
 def test_unlabelled_clips_allowed(tmp_path):
     path = str(tmp_path / 'test_split.pkl')
     save_pickle_annotations(path, [random_clip(name='t0', label=-1)])
-    ds = SkeletonDataset(path, layout='coco_17', num_classes=3, pipeline=PIPELINE)
+    ds = SkeletonDataset(path, layout='coco_17', num_classes=3, pipeline=PIPELINE,
+                         test_mode=True)  # a training split refuses label -1
     assert ds.get_data_info(0)['label'] == -1
 
 

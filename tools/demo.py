@@ -3,7 +3,8 @@
     python tools/demo.py INPUT CONFIG CHECKPOINT --out DIR [--window 2.0] [--stride 0.5]
         [--threshold 0.5] [--min-duration 0.5] [--max-gap 0.5] [--background NAME ...]
         [--topk 3] [--batch-size 64] [--fps FPS] [--backend mediapipe|mmpose]
-        [--pose-stride 1] [--overlay mp4|png|none] [--overlay-start S] [--overlay-seconds S]
+        [--pose-checkpoint PATH|URL|default|none] [--pose-stride 1] [--overlay mp4|png|none]
+        [--overlay-start S] [--overlay-seconds S]
         [--reference SEGMENTS] [--threads N] [--device cpu] [--cfg-options ...]
 
 INPUT is a video (poses are extracted with ``--backend``), a ``.pkl`` annotation file with
@@ -63,8 +64,12 @@ def parse_args(argv=None):
                    help='clips per forward pass (bounds memory; a window of a k-clip test '
                    'pipeline counts k)')
     p.add_argument('--fps', type=float, help='frame rate of a skeleton file without one')
-    p.add_argument('--backend', choices=['mediapipe', 'mmpose'], default='mediapipe',
-                   help='pose backend for a video input')
+    p.add_argument('--backend', choices=['mediapipe', 'mmpose'],
+                   help='pose backend for a video input (default: mediapipe, or mmpose when '
+                   '--pose-checkpoint is given)')
+    p.add_argument('--pose-checkpoint',
+                   help="mmpose backend weights: a local file (works offline), a URL, "
+                   "'default' (model-zoo URL) or 'none' (random weights, meaningless poses)")
     p.add_argument('--pose-stride', type=int, default=1, help='video: keep every n-th frame')
     p.add_argument('--overlay', choices=['mp4', 'png', 'none'], default='mp4',
                    help='skeleton overlay as a video (plus one PNG frame), a PNG only, or none')
@@ -81,7 +86,21 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.topk < 1 or args.batch_size < 1:
         p.error('--topk and --batch-size must be >= 1')
+    if args.pose_checkpoint is not None and args.backend == 'mediapipe':
+        p.error('--pose-checkpoint is for --backend mmpose (MediaPipe ships its own models)')
+    if args.backend is None:
+        args.backend = 'mmpose' if args.pose_checkpoint is not None else 'mediapipe'
     return args
+
+
+def pose_backend_spec(args) -> dict:
+    """The pose backend for a video input: ``--backend`` plus ``--pose-checkpoint``."""
+    spec = dict(type=args.backend)
+    if args.pose_checkpoint is not None:
+        checkpoint = args.pose_checkpoint
+        spec['checkpoint'] = None if checkpoint.lower() in ('none', 'null', 'random') \
+            else checkpoint
+    return spec
 
 
 # --------------------------------------------------------------------------- inputs
@@ -91,7 +110,7 @@ def read_input(args) -> Skeleton:
     if not is_video(args.input):
         return load_skeleton(args.input, fps=args.fps)
     try:  # a missing/corrupt video or one without a person: one clear line, no traceback
-        return extract_skeleton(args.input, dict(type=args.backend), stride=args.pose_stride,
+        return extract_skeleton(args.input, pose_backend_spec(args), stride=args.pose_stride,
                                 progress=not args.no_progress)
     except VideoError as err:
         raise ValueError(str(err)) from None

@@ -2,13 +2,18 @@
 
     python tools/extract_pose.py INPUT --out OUT.pkl [--backend mmpose|mediapipe]
         [--model rtmpose-m] [--checkpoint default|PATH|URL|none] [--detector auto|none|rtmdet-m]
-        [--batch-size 16] [--flip-test] [--stride 1] [--max-people 1] [--workers 1] [--resume]
+        [--batch-size 16] [--flip-test] [--stride 1] [--max-people 1] [--workers 1]
+        [--resume | --overwrite]
     python tools/extract_pose.py VIDEO --benchmark [--benchmark-frames 32] [--checkpoint none]
 
 INPUT is a video, a folder (searched recursively) or a list file (``path [label]`` per line;
 relative paths are under --video-root, default the list's folder). ``--config FILE`` reads
 ``pose_backend = dict(type=..., ...)`` from an mmengine config; flags given on the command line
-win. Exit status: 0 when every video was extracted, 1 otherwise (the summary says why).
+win. Finished videos are kept in ``OUT_parts/``: rerun with ``--resume`` after an interruption;
+a run that finds finished videos there refuses to start unless given ``--resume`` or
+``--overwrite`` (which deletes them). Exit status: 0 when every video was extracted, 1 otherwise
+(the summary says why), 2 for a refusal or input error (one ``error: ...`` line; set
+``MDN_DEBUG=1`` for the traceback), 130 when interrupted (finished videos are kept).
 """
 import argparse
 import json
@@ -17,6 +22,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
+from mdn.apis.cli import run_cli  # noqa: E402
 from mdn.pose.extract import extract_videos  # noqa: E402
 from mdn.pose.inputs import collect_videos  # noqa: E402
 
@@ -42,8 +48,9 @@ def parse_args(argv=None):
     S = argparse.SUPPRESS
     b.add_argument('--model', default=S,
                    help='mmpose model name (rtmpose-m, rtmw-l, dwpose-l, ...) or config path')
-    b.add_argument('--checkpoint', type=none_or_str, default=S,
-                   help="'default' (model-zoo URL), a path or URL, or 'none' (random weights)")
+    b.add_argument('--checkpoint', '--pose-checkpoint', type=none_or_str, default=S,
+                   help="'default' (model-zoo URL, downloaded once), a local path (offline) or "
+                   "URL, or 'none' (random weights: meaningless keypoints, for tests)")
     b.add_argument('--device', default=S)
     b.add_argument('--batch-size', type=int, default=S, help='person crops per network call')
     b.add_argument('--flip-test', action='store_true', default=S,
@@ -62,7 +69,11 @@ def parse_args(argv=None):
     p.add_argument('--workers', type=int, default=1, help='processes, for many videos')
     p.add_argument('--threads', type=int,
                    help='torch threads (default: all cores; 1 is faster on a busy machine)')
-    p.add_argument('--resume', action='store_true', help='skip videos already extracted')
+    again = p.add_mutually_exclusive_group()
+    again.add_argument('--resume', action='store_true',
+                       help='keep the videos an earlier run of this command finished')
+    again.add_argument('--overwrite', action='store_true',
+                       help="delete an earlier run's finished videos and start over")
     p.add_argument('--no-progress', action='store_true')
     p.add_argument('--benchmark', action='store_true',
                    help='frames/s of the batched backend vs the per-frame MMPoseInferencer')
@@ -101,20 +112,34 @@ def run_benchmark(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
+def run(args) -> int:
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
     if args.benchmark:
         return run_benchmark(args)
     items = collect_videos(args.input, args.video_root)
+    from mdn.apis.cli import check_output_file
+    check_output_file(args.out, '--out')  # before any work is done for it
     summary = extract_videos(items, backend_spec(args), args.out, resume=args.resume,
-                             workers=args.workers, stride=args.stride,
-                             max_people=args.max_people, min_score=args.min_score,
-                             progress=not args.no_progress)
+                             overwrite=args.overwrite, workers=args.workers,
+                             stride=args.stride, max_people=args.max_people,
+                             min_score=args.min_score, progress=not args.no_progress)
     print(summary.format())
     return 0 if not summary.failed and summary.output else 1
+
+
+def main(argv=None) -> int:
+    """Exit status of the command; a refusal or input error is one ``error:`` line and 2."""
+    args = parse_args(argv)
+    try:
+        return run_cli(lambda: run(args))
+    except KeyboardInterrupt:
+        if args.benchmark:
+            raise
+        print('interrupted: the finished videos are kept; rerun the same command with --resume '
+              'to continue', file=sys.stderr)
+        return 130
 
 
 if __name__ == '__main__':

@@ -15,10 +15,10 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
-from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from mdn.apis.cli import run_cli  # noqa: E402
+from mdn.apis.cli import (CfgOptionsAction, check_output_file, check_work_dir,  # noqa: E402
+                          run_cli)
 
 from mdn.apis.checkpoint import check_checkpoint_matches  # noqa: E402
 from mdn.apis.config import check_config, init_cpu_distributed, load_config  # noqa: E402
@@ -32,7 +32,7 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir')
     parser.add_argument('--out-json', help='write the metrics dict as JSON here')
     parser.add_argument('--dump', help='write per-clip predictions (.pkl) here')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -49,6 +49,10 @@ def main(argv=None) -> dict:
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    check_work_dir(cfg.work_dir)
+    for flag, path in (('--out-json', args.out_json), ('--dump', args.dump)):
+        if path:  # find out now, not after the whole evaluation has run
+            check_output_file(path, flag)
     cfg.load_from = args.checkpoint
     if args.dump:
         evaluators = cfg.test_evaluator

@@ -8,7 +8,10 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2, save_best='auto'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    sync_buffers=dict(type='SyncBuffersHook'))
+    sync_buffers=dict(type='SyncBuffersHook'),
+    # NaN/inf loss or gradients stop the run naming epoch, iteration and clips (policy='skip'
+    # drops such steps instead); a checkpoint holding NaN/inf weights is never saved.
+    nonfinite=dict(type='NonFiniteGuardHook', policy='raise'))
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -1,5 +1,7 @@
 """Checkpoint checks: refuse weights that do not fit the model, naming what differs."""
-from typing import Dict
+import pickle
+import re
+from typing import Dict, Iterable, List, Optional
 
 import torch
 from torch import nn
@@ -9,29 +11,67 @@ class CheckpointMismatchError(ValueError):
     """The checkpoint was trained for another architecture or configuration."""
 
 
-def load_state_dict_file(path: str) -> Dict[str, torch.Tensor]:
-    """The ``state_dict`` of an MMEngine (or plain) checkpoint, loaded with weights_only."""
-    try:
-        content = torch.load(path, map_location='cpu')
+# Training-only state that may be in a checkpoint or not without changing the predictions:
+# class weights of the classification loss (set by ClassBalancedLossHook, persistent in
+# checkpoints written before it became a non-persistent buffer).
+_TRAINING_ONLY_KEY = re.compile(r'(^|\.)loss\.class_weight$')
+
+
+def unsafe_load_message(path: str, err: BaseException) -> Optional[str]:
+    """A clear message for a file that ``torch.load(weights_only=True)`` refused: the offending
+    global for a checkpoint that asks for code, without PyTorch's advice to re-run with
+    ``weights_only=False`` (which would run it). None if ``err`` is not such a refusal."""
+    text = str(err)
+    if not isinstance(err, pickle.UnpicklingError) or 'weights only' not in text.lower():
+        return None
+    found = re.search(r'GLOBAL\s+([\w.]+)', text)
+    if found:
+        return (f'{path}: refused to load an unsafe checkpoint: it asks for the global '
+                f'"{found.group(1)}", which is not a weight type. Nothing from it was run; the '
+                'file may be malicious. Only use checkpoints from a source you trust.')
+    detail = re.search(r'(?:WeightsUnpickler error:\s*|\n\n)([^\n]+)', text.strip())
+    detail = f': {detail.group(1).strip()[:200]}' if detail else ''
+    return f'{path}: not a readable checkpoint (corrupt, or not a PyTorch checkpoint){detail}'
+
+
+def load_checkpoint_file(path: str) -> dict:
+    """``torch.load`` with weights_only, with clear errors for missing/unsafe/corrupt files."""
+    try:  # mdn/__init__ allow-lists MMEngine's own checkpoint types
+        return torch.load(path, map_location='cpu')
     except FileNotFoundError:
         raise FileNotFoundError(f'checkpoint not found: {path}') from None
     except Exception as err:  # corrupt file, refused global, ...
+        unsafe = unsafe_load_message(path, err)
+        if unsafe:
+            raise CheckpointMismatchError(unsafe) from None
         raise CheckpointMismatchError(f'{path}: not a readable checkpoint: '
                                       f'{type(err).__name__}: {str(err)[:300]}') from None
+
+
+def load_state_dict_file(path: str) -> Dict[str, torch.Tensor]:
+    """The ``state_dict`` of an MMEngine (or plain) checkpoint, loaded with weights_only."""
+    content = load_checkpoint_file(path)
     state = content.get('state_dict', content) if isinstance(content, dict) else None
     if not isinstance(state, dict):
         raise CheckpointMismatchError(f'{path}: no state_dict inside')
     return state
 
 
+def _significant(keys: Iterable[str]) -> List[str]:
+    return sorted(k for k in keys if not _TRAINING_ONLY_KEY.search(k))
+
+
 def check_checkpoint_matches(model: nn.Module, path: str) -> None:
-    """Raise if ``path`` has missing/unexpected keys or differently shaped tensors."""
+    """Raise if ``path`` has missing/unexpected keys or differently shaped tensors.
+    Training-only loss state (``*.loss.class_weight``) may differ: inference never uses it."""
+    model = getattr(model, 'module', model)  # DDP / MMEngine wrappers
     state = load_state_dict_file(path)
     own = model.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
+    missing = _significant(set(own) - set(state))
+    unexpected = _significant(set(state) - set(own))
     shapes = [f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}'
-              for k in sorted(set(own) & set(state)) if state[k].shape != own[k].shape]
+              for k in _significant(set(own) & set(state))
+              if hasattr(state[k], 'shape') and state[k].shape != own[k].shape]
     if missing or unexpected or shapes:
         parts = []
         if shapes:

@@ -1,25 +1,91 @@
 """Command-line entry: known input problems print one clear line instead of a traceback."""
+import argparse
 import os
+import os.path as osp
 import pickle
 import sys
+import tempfile
 from typing import Callable
 
-from .checkpoint import CheckpointMismatchError
+from mmengine.config import DictAction
+
+from mdn.utils.work_dir_lock import WorkDirLockedError
+
+from .checkpoint import CheckpointMismatchError, unsafe_load_message
 from .config import ConfigError
 
+
+class UsageError(ValueError):
+    """A command-line argument that cannot work (an output path that cannot be written, ...)."""
+
+
 INPUT_ERRORS = (ConfigError, CheckpointMismatchError, pickle.UnpicklingError,
-                FileNotFoundError, KeyError, ValueError)
+                FileNotFoundError, KeyError, ValueError, WorkDirLockedError)
 
 
 def run_cli(main: Callable[[], object]) -> int:
     """Run ``main``; on a bad-input error print ``error: <message>`` and return 2.
+    Returns ``main``'s own status when it returns an int, else 0.
     Set ``MDN_DEBUG=1`` to get the full traceback instead."""
     try:
-        main()
+        status = main()
     except INPUT_ERRORS as err:
         if os.environ.get('MDN_DEBUG') == '1':
             raise
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        if isinstance(err, pickle.UnpicklingError):  # torch.load's weights_only refusal
+            message = unsafe_load_message('checkpoint', err) or message
         print(f'error: {message}', file=sys.stderr)
         return 2
-    return 0
+    return status if isinstance(status, int) and not isinstance(status, bool) else 0
+
+
+class CfgOptionsAction(DictAction):
+    """MMEngine's ``DictAction`` that refuses an item without ``=`` with a usage error
+    instead of a ``ValueError: not enough values to unpack`` traceback."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for item in values or ():
+            if '=' not in item or item.startswith('='):
+                raise argparse.ArgumentError(
+                    self, f'"{item}" is not KEY=VALUE (e.g. train_cfg.max_epochs=2)')
+        super().__call__(parser, namespace, values, option_string)
+
+
+def _nearest_existing(path: str) -> str:
+    path = osp.abspath(path)
+    while not osp.exists(path) and osp.dirname(path) != path:
+        path = osp.dirname(path)
+    return path
+
+
+def _directory_problem(directory: str):
+    """Why ``directory`` cannot be created/written, or None (it exists afterwards)."""
+    existing = _nearest_existing(directory)
+    if not osp.isdir(existing):
+        return f'{existing} is a file, not a directory'
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as err:
+        return f'cannot write in {directory}: {err.strerror or err}'
+    return None
+
+
+def check_work_dir(work_dir: str) -> None:
+    """Refuse a work dir that cannot be a directory (a file on its path) or be written."""
+    problem = _directory_problem(work_dir)
+    if problem:
+        raise UsageError(f'--work-dir {work_dir}: {problem}')
+
+
+def check_output_file(path: str, flag: str) -> None:
+    """Refuse an output file path that cannot be written, before any work is done for it."""
+    if osp.isdir(path):
+        raise UsageError(f'{flag} {path}: is a directory; give a file name')
+    problem = _directory_problem(osp.dirname(osp.abspath(path)))
+    if problem is None and osp.exists(path) and not os.access(path, os.W_OK):
+        problem = 'the file exists and is not writable'
+    if problem:
+        raise UsageError(f'{flag} {path}: {problem}')

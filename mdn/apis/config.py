@@ -26,8 +26,109 @@ def load_config(path: str, options: Optional[dict] = None) -> Config:
         raise ConfigError(f'config {path} could not be read: {type(err).__name__}: {err}'
                           ) from None
     if options:
+        check_cfg_options(cfg, options, path)
         cfg.merge_from_dict(options)
     return cfg
+
+
+# Top-level keys MMEngine's Runner and the tools read (besides what the config defines).
+_RUNNER_KEYS = ('launcher', 'work_dir', 'resume', 'load_from', 'randomness', 'env_cfg',
+                'log_level', 'default_scope', 'auto_scale_lr', 'sync_bn', 'experiment_name',
+                'cfg', 'find_unused_parameters', 'custom_hooks', 'default_hooks',
+                'visualizer', 'log_processor', 'model_wrapper_cfg', 'compile', 'classes')
+# Loop configs without a ``type``: MMEngine builds them as these loops.
+_LOOP_KWARGS = {
+    'train_cfg': ('type', 'by_epoch', 'max_epochs', 'val_begin', 'val_interval',
+                  'dynamic_intervals', 'max_iters'),
+    'val_cfg': ('type', 'fp16'), 'test_cfg': ('type', 'fp16'),
+}
+
+
+def _registered_class(type_name):
+    """The class a registry-built dict's ``type`` names, searched in all mdn registries."""
+    if not isinstance(type_name, str):
+        return type_name if callable(type_name) else None
+    from mmengine.registry import Registry
+    import mdn.registry as registries
+    for registry in vars(registries).values():
+        if isinstance(registry, Registry):
+            try:
+                found = registry.get(type_name)
+            except Exception:  # noqa: BLE001 - a scope that cannot be imported here
+                found = None
+            if found is not None:
+                return found
+    return None
+
+
+def _accepted_kwargs(cls):
+    """The keyword arguments ``cls(...)`` accepts; None if it takes ``**kwargs``/unknown."""
+    import inspect
+    target = cls.__init__ if inspect.isclass(cls) else cls
+    try:
+        params = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind == p.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params} | {'type', '_scope_'}
+
+
+def check_cfg_options(cfg: Config, options: dict, name: str = '<config>') -> None:
+    """Refuse ``--cfg-options`` keys that are probably misspelt, suggesting the close match.
+
+    A key that adds a new entry is refused when its parent exists and the entry is not there,
+    unless the parent is built from a registry ``type`` whose ``__init__`` takes that keyword
+    (or ``**kwargs``), or is a loop config that takes it. In a plain dict without ``type``
+    a new key is refused only when it is close to an existing one (a likely typo); new
+    top-level keys are refused unless MMEngine's Runner reads them.
+    """
+    import difflib
+    register_all_modules(init_default_scope=False)
+    for key in options:
+        parts = str(key).split('.')
+        node, trail = cfg._cfg_dict if hasattr(cfg, '_cfg_dict') else cfg, []
+        for part in parts:
+            if isinstance(node, (list, tuple)):
+                if not part.lstrip('-').isdigit() or not -len(node) <= int(part) < len(node):
+                    raise ConfigError(f'{name}: --cfg-options {key}: {".".join(trail) or "it"} '
+                                      f'is a list of {len(node)}; "{part}" is not an index in it')
+                node, trail = node[int(part)], trail + [part]
+                continue
+            if not isinstance(node, dict):
+                break  # replacing a value by a dict: MMEngine's merge decides
+            if part in node:
+                node, trail = node[part], trail + [part]
+                continue
+            where = '.'.join(trail)
+            existing = [str(k) for k in node]
+            accepted = None
+            if not trail:
+                from mmengine.runner import Runner
+                runner_keys = set(_RUNNER_KEYS) | (_accepted_kwargs(Runner) or set())
+                allowed = runner_keys | {'test_pipeline', 'clip_len'}
+                candidates = existing + sorted(runner_keys)
+            elif 'type' in node:
+                cls = _registered_class(node['type'])
+                accepted = _accepted_kwargs(cls) if cls is not None else None
+                allowed = accepted if accepted is not None else None
+                candidates = existing + sorted(accepted or ())
+            elif len(trail) == 1 and trail[0] in _LOOP_KWARGS:
+                allowed = set(_LOOP_KWARGS[trail[0]])
+                candidates = existing + list(allowed)
+            else:  # a plain dict: only a near-miss of an existing key is refused
+                allowed = None if not difflib.get_close_matches(part, existing, 1, 0.8) \
+                    else set()
+                candidates = existing
+            if allowed is None or part in allowed:
+                break
+            close = difflib.get_close_matches(part, candidates, n=1, cutoff=0.6)
+            hint = f'; did you mean "{".".join(trail + [close[0]])}"?' if close else ''
+            parent = f'"{where}"' if where else 'the config'
+            what = f' ({node["type"]} takes no such argument)' if accepted is not None \
+                else ''
+            raise ConfigError(f'{name}: --cfg-options {key}: {parent} has no key "{part}"'
+                              f'{what}{hint}')
 
 
 def check_config(cfg: Config, train: bool = True) -> None:

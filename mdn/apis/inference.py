@@ -293,12 +293,28 @@ def _predict(model: nn.Module, data: Dict[str, list]) -> Tuple[np.ndarray, np.nd
 def recognize_clip(model: nn.Module, keypoints: Union[np.ndarray, Skeleton],
                    scores: Optional[np.ndarray] = None, fps: float = 30.0,
                    layout: Optional[str] = None) -> ClipResult:
-    """Classify one clip (the whole of it) of ``[M,T,V,2]`` / ``[T,V,2]`` keypoints."""
+    """Classify one clip (the whole of it) of ``[M,T,V,2]`` / ``[T,V,2]`` keypoints.
+
+    Raises ``ValueError`` for a clip without a single valid keypoint (score > 0, finite and
+    plausible coordinates, not at (0, 0)): there is nothing to recognise, and a class
+    "recognised" from zeros would be a silent wrong answer. Non-finite model scores too.
+    """
     skeleton = (keypoints if isinstance(keypoints, Skeleton)
                 else as_skeleton(keypoints, scores, fps, layout=layout))
     check_layout(model, skeleton)
+    kp, sc = skeleton.keypoint, skeleton.keypoint_score
+    with np.errstate(invalid='ignore'):
+        valid = ((sc > 0) & np.isfinite(sc) & np.isfinite(kp).all(-1)
+                 & (np.abs(kp) <= 1e6).all(-1) & (kp != 0).any(-1))
+    if not valid.any():
+        raise ValueError(f'{skeleton.source or skeleton.name}: no valid keypoint in the clip '
+                         f'({kp.shape[1]} frames): every joint has score 0 or NaN/inf/zero '
+                         'coordinates; refusing to recognise it (no person was detected?)')
     bounds = np.array([[0, skeleton.num_frames]])
     probs, weights = _predict(model, prepare_windows(model, skeleton, bounds))
+    if not np.isfinite(probs[0]).all():
+        raise ValueError(f'{skeleton.source or skeleton.name}: the model gave non-finite '
+                         'scores (NaN/inf weights in the checkpoint, or implausible keypoints)')
     label = int(probs[0].argmax())
     return ClipResult(probs[0], label, model.dataset_meta['classes'][label], weights[0],
                       entity_names(model))

@@ -36,15 +36,38 @@ def load_pickle_annotations(path: str, split: Optional[str] = None
     if not isinstance(content, dict) or 'annotations' not in content:
         raise ValueError(f'{path}: expected a dict with "split" and "annotations" (mmaction2/'
                          f'PYSKL skeleton format), got {type(content).__name__}')
-    annotations = content['annotations']
+    annotations = check_clip_list(path, content['annotations'])
     meta = {k: v for k, v in content.items() if k not in ('annotations', 'split')}
     if split is None:
         return list(annotations), meta
     splits = content.get('split') or {}
+    if not isinstance(splits, dict):
+        raise ValueError(f'{path}: "split" must be a dict {{name: [frame_dir, ...]}}, got '
+                         f'{type(splits).__name__}')
     if split not in splits:
         raise KeyError(f'{path}: split "{split}" not found; available: {sorted(splits)}')
     wanted = set(splits[split])
     return [a for a in annotations if a['frame_dir'] in wanted], meta
+
+
+def check_clip_list(path: str, annotations: Any) -> List[Annotation]:
+    """``annotations`` must be a list of clip dicts, each with a ``frame_dir``."""
+    if isinstance(annotations, dict):
+        keys = sorted(map(str, annotations))[:5]
+        raise ValueError(f'{path}: "annotations" is a dict (keys {keys}); the mmaction2/PYSKL '
+                         'format needs a list of clip dicts: '
+                         'dict(split={name: [frame_dir, ...]}, annotations=[clip, ...])')
+    if not isinstance(annotations, (list, tuple)):
+        raise ValueError(f'{path}: "annotations" must be a list of clip dicts, got '
+                         f'{type(annotations).__name__}')
+    for i, clip in enumerate(annotations):
+        if not isinstance(clip, dict):
+            raise ValueError(f'{path}: annotation #{i} is a {type(clip).__name__}, not a clip '
+                             'dict(frame_dir, label, keypoint, ...)')
+        if 'frame_dir' not in clip:
+            raise ValueError(f'{path}: annotation #{i} has no "frame_dir" (the clip name); '
+                             f'its keys: {sorted(map(str, clip))}')
+    return list(annotations)
 
 
 def load_npz_annotations(path: str, split: Optional[dict] = None, score_channel: bool = True
@@ -79,6 +102,14 @@ def load_npz_annotations(path: str, split: Optional[dict] = None, score_channel:
                            f'{sorted(k for k, v in arrays.items() if len(v) == num)}')
         keep = np.isin(arrays[field], np.asarray(values))
     ids = arrays.get('seq_id', np.array([f'{i:06d}' for i in range(num)]))
+    if labels.dtype.kind == 'f':
+        wrong = np.flatnonzero(~np.isfinite(labels) | (labels != np.round(labels)))
+        if len(wrong):
+            raise ValueError(f'{path}: clip {ids[wrong[0]]}: label {labels[wrong[0]]} is not '
+                             f'an integer class index ({len(wrong)} such label(s))')
+    elif labels.dtype.kind not in 'iub':
+        raise ValueError(f'{path}: "labels" must hold integer class indices, got dtype '
+                         f'{labels.dtype}')
     image_hw = arrays.get('image_hw')
     annotations = []
     for i in np.flatnonzero(keep):

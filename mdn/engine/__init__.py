@@ -1,4 +1,5 @@
 from .hooks import ClassBalancedLossHook
 from .model_wrappers import CPUDistributedDataParallel
+from .nonfinite import NonFiniteGuardHook  # noqa: F401  (registers the hook)
 
 __all__ = ['ClassBalancedLossHook', 'CPUDistributedDataParallel']

@@ -1,4 +1,5 @@
 """Training hooks."""
+import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -22,6 +23,11 @@ class ClassBalancedLossHook(Hook):
         counts = dataset.label_counts()
         weights = class_balanced_weights(counts, self.beta)
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        model.head.loss.set_class_weight(weights)
+        loss = model.head.loss
+        loss.set_class_weight(weights)
+        # Training-only state, recomputed from the data by this hook on every (re)start: keep
+        # it out of checkpoints, so they load into the model the config builds for inference.
+        if isinstance(getattr(loss, '_buffers', {}).get('class_weight'), torch.Tensor):
+            loss.register_buffer('class_weight', loss.class_weight, persistent=False)
         print_log(f'class-balanced loss weights (beta={self.beta}): min {weights.min():.3f}, '
                   f'max {weights.max():.3f} over {len(weights)} classes', logger='current')

@@ -41,6 +41,10 @@ def read_body_mapping(path: str) -> np.ndarray:
 def top_k_accuracy(scores: np.ndarray, labels: np.ndarray, ks: Sequence[int] = (1, 5)
                    ) -> Dict[int, float]:
     """Fraction of samples whose label is among the ``k`` highest scores."""
+    bad = ~np.isfinite(scores).all(1)
+    if bad.any():
+        raise ValueError(f'{int(bad.sum())} of {len(scores)} clips have non-finite scores, '
+                         f'e.g. row {int(np.flatnonzero(bad)[0])}; refusing to compute accuracy')
     order = np.argsort(-scores, axis=1, kind='stable')
     result = {}
     for k in ks:

@@ -4,12 +4,16 @@ Every video is processed on its own: a missing, corrupt or empty video, or one w
 person, is recorded with its reason and skipped, and the batch carries on. Finished videos are
 saved as parts (see ``parts.py``), so ``resume=True`` skips them after a crash or kill; the
 final file is merged from the parts in input order and written atomically. The result is the
-same whether a run was interrupted or not.
+same whether a run was interrupted or not. Finished parts are deleted only with
+``overwrite=True``. A video that decodes to fewer frames than its container lists (truncated)
+is kept, and reported as ``read N of M frames`` in the summary and in the clip
+(``decode_warning``).
 """
 import math
 import multiprocessing as mp
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
@@ -18,7 +22,8 @@ from tqdm import tqdm
 
 from mdn.datasets.annotation_io import save_pickle_annotations
 
-from .backends import LAYOUT, PoseBackend, build_backend
+from .backends import (LAYOUT, PoseBackend, build_backend, fetch_spec_weights,
+                       max_people_problem)
 from .inputs import VideoItem, check_unique_names
 from .parts import PartStore, parts_dir_for
 from .video import VideoError, iter_frames, prefetch, probe_video
@@ -29,6 +34,24 @@ BackendLike = Union[PoseBackend, Dict[str, Any]]
 
 class NoPersonError(VideoError):
     """A video in which the backend found nobody."""
+
+
+class TruncatedVideoWarning(UserWarning):
+    """A video that decoded to fewer frames than its container lists."""
+
+
+def frames_shortfall(read: int, frame_count: int, stride: int = 1) -> Optional[str]:
+    """``'read N of M frames ...'`` when fewer frames decoded than the container lists (a
+    truncated or damaged file); None when the count matches (within one frame: some containers
+    only estimate it) or is unknown."""
+    if frame_count <= 0:
+        return None
+    expected = math.ceil(frame_count / stride)
+    if expected - read <= 1:
+        return None
+    every = f' (every {stride}th)' if stride > 1 else ''
+    return (f'read {read} of {expected} frames{every} that the container lists: the video is '
+            'probably truncated or damaged, so its clip ends early')
 
 
 def person_found(keypoint_score: np.ndarray, min_score: float, min_points: int = 4
@@ -52,10 +75,16 @@ def extract_video(item: VideoItem, backend: PoseBackend, stride: int = 1, max_pe
         raise NoPersonError(f'{item.path}: no person found in any of its {pose.num_frames} '
                             f'frames (body keypoint score > {min_score})')
     shape = (info.height, info.width)
-    return dict(frame_dir=item.name, label=int(item.label), img_shape=shape,
+    clip = dict(frame_dir=item.name, label=int(item.label), img_shape=shape,
                 original_shape=shape, total_frames=int(pose.num_frames),
                 fps=float(info.fps / stride), frame_stride=int(stride),
                 keypoint=pose.keypoint, keypoint_score=pose.keypoint_score)
+    clip.update(getattr(backend, 'clip_fields', dict)())
+    shortfall = frames_shortfall(pose.num_frames, info.frame_count, stride)
+    if shortfall:
+        clip['decode_warning'] = shortfall
+        warnings.warn(f'{item.path}: {shortfall}', TruncatedVideoWarning)
+    return clip
 
 
 @dataclass
@@ -72,6 +101,8 @@ class Summary:
     done: List[str] = field(default_factory=list)
     resumed: List[str] = field(default_factory=list)
     failed: List[Failure] = field(default_factory=list)
+    warnings: List[Failure] = field(default_factory=list)  # kept, but e.g. truncated
+    notes: List[str] = field(default_factory=list)  # about the whole run (random weights)
     frames: int = 0
     seconds: float = 0.0
     output: Optional[str] = None
@@ -85,6 +116,8 @@ class Summary:
                  f'done (resume), {len(self.failed)} failed; {self.frames} frames in '
                  f'{self.seconds:.1f} s ({self.fps:.1f} frames/s)']
         lines += [f'  FAILED {f.name}: {f.reason}' for f in self.failed]
+        lines += [f'  WARNING {w.name}: {w.reason}' for w in self.warnings]
+        lines += [f'WARNING: {note}' for note in self.notes]
         lines.append(f'written: {self.output}' if self.output else 'no annotation file written')
         return '\n'.join(lines)
 
@@ -97,6 +130,10 @@ def backend_settings(backend: BackendLike) -> Dict[str, Any]:
     return dict(backend=spec.pop('type', None), **spec)
 
 
+def uses_random_weights(settings: Dict[str, Any]) -> bool:
+    return settings.get('backend') == 'mmpose' and settings.get('checkpoint', 'default') is None
+
+
 # One backend per worker process, built by the pool initializer.
 _WORKER: Dict[str, Any] = {}
 
@@ -104,59 +141,93 @@ _WORKER: Dict[str, Any] = {}
 def _init_worker(spec: Dict[str, Any], threads: int) -> None:
     import torch
     torch.set_num_threads(threads)
-    _WORKER['backend'] = build_backend(spec)
+    try:
+        _WORKER['backend'] = build_backend(spec)
+    except Exception as err:  # an initializer that raises makes the pool respawn it forever
+        _WORKER['error'] = f'the pose backend could not be built: {type(err).__name__}: {err}'
 
 
 def _run_one(item: VideoItem, backend: PoseBackend, store: PartStore, options: Dict[str, Any]
              ) -> tuple:
-    """(item, frames, failure reason or None); the part is saved on success."""
+    """(item, frames, failure reason or None, warning or None); the part is saved on success."""
     try:
-        annotation = extract_video(item, backend, **options)
+        with warnings.catch_warnings():  # reported in the summary instead
+            warnings.simplefilter('ignore', TruncatedVideoWarning)
+            annotation = extract_video(item, backend, **options)
     except Exception as err:  # reported per video; the batch carries on
         reason = str(err) if isinstance(err, VideoError) else f'{type(err).__name__}: {err}'
-        return item, 0, reason
+        return item, 0, reason, None
     store.save(item.name, annotation)
-    return item, annotation['total_frames'], None
+    return item, annotation['total_frames'], None, annotation.get('decode_warning')
 
 
 def _run_in_worker(args) -> tuple:
     item, directory, options = args
+    if 'error' in _WORKER:
+        return item, 0, _WORKER['error'], None
     return _run_one(item, _WORKER['backend'], PartStore(directory), options)
 
 
 def extract_videos(items: Sequence[VideoItem], backend: BackendLike, out_path: str,
                    resume: bool = False, workers: int = 1, stride: int = 1,
                    max_people: int = 1, min_score: float = 0.3, progress: bool = True,
-                   split: Optional[Dict[str, List[str]]] = None, **meta: Any) -> Summary:
+                   split: Optional[Dict[str, List[str]]] = None, overwrite: bool = False,
+                   **meta: Any) -> Summary:
     """Extract every item into ``out_path``; returns the :class:`Summary` (also printed by CLI).
 
     Args:
         backend: a built backend, or its spec ``dict(type=..., ...)`` (needed for workers > 1:
             each worker process builds its own).
+        resume: keep the finished videos of an earlier run (same settings) and do the rest.
+        overwrite: delete the finished videos of an earlier run and start over. With neither,
+            an earlier run's finished videos make this refuse (``PartsExistError``).
         workers: processes for many videos (each gets ``cpus // workers`` torch threads).
         split / meta: stored in the output file (e.g. the official split and class names).
+
+    Raises:
+        ValueError: duplicate clip names, finished parts without resume/overwrite, other
+            settings on resume, a corrupt part, ``max_people`` the backend cannot give.
+        FileNotFoundError: pose weights that are missing or cannot be downloaded.
     """
     check_unique_names(list(items))
     if workers > 1 and not isinstance(backend, dict):
         raise ValueError('workers > 1 needs the backend as a spec dict(type=...), not an object')
+    problem = max_people_problem(backend, max_people)
+    if problem:
+        raise ValueError(problem)
     settings = backend_settings(backend)
     store = PartStore(parts_dir_for(out_path))
     store.prepare(dict(settings, stride=stride, max_people=max_people, min_score=min_score),
-                  resume)
+                  resume, overwrite)
     summary = Summary(total=len(items))
     summary.resumed = [item.name for item in items if resume and store.has(item.name)]
+    for name in summary.resumed:  # a damaged part is refused now, not after hours of work
+        warning = store.load(name).get('decode_warning')
+        if warning:
+            summary.warnings.append(Failure(name, store.path(name), warning))
     resumed = set(summary.resumed)
     todo = [item for item in items if item.name not in resumed]
     options = dict(stride=stride, max_people=max_people, min_score=min_score)
-    if todo and workers <= 1 and isinstance(backend, dict):
-        backend = build_backend(backend)  # before the clock starts: frames/s is extraction
+    if todo and isinstance(backend, dict):
+        if workers <= 1:
+            backend = build_backend(backend)  # before the clock starts: frames/s is extraction
+        else:
+            fetch_spec_weights(backend)  # once, here: the workers find them cached
+    if uses_random_weights(settings):
+        summary.notes.append('the pose model has RANDOM weights (--checkpoint none): these '
+                             'keypoints are meaningless; clips record pose_model_weights='
+                             "'random (--checkpoint none)'")
     start = time.perf_counter()
     with tqdm(total=len(items), initial=len(summary.resumed), desc='videos', unit='video',
               disable=not progress, position=0) as bar:
-        for item, frames, reason in _run_all(todo, backend, store, options, workers, progress):
+        for item, frames, reason, warning in _run_all(todo, backend, store, options, workers,
+                                                      progress):
             if reason is None:
                 summary.done.append(item.name)
                 summary.frames += frames
+                if warning:
+                    summary.warnings.append(Failure(item.name, item.path, warning))
+                    tqdm.write(f'WARNING {item.name}: {warning}')
             else:
                 summary.failed.append(Failure(item.name, item.path, reason))
                 tqdm.write(f'FAILED {item.name}: {reason}')

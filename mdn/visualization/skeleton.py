@@ -133,6 +133,8 @@ def write_skeleton_video(path: str, painter: SkeletonPainter, frame_indices: Seq
         writer.release()
         if written == 0:
             raise ValueError(f'{path}: no frames to write')
+        from mdn.utils.io import default_file_mode
+        os.chmod(tmp, default_file_mode())  # mkstemp made it 0600; give it the umask's mode
         os.replace(tmp, path)
     finally:
         writer.release()

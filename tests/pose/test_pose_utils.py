@@ -94,7 +94,10 @@ def test_parts_refuse_resume_with_other_settings(tmp_path):
     assert store.has('clip')
     with pytest.raises(ValueError, match='stride'):
         store.prepare(dict(backend='mediapipe', stride=2), resume=True)
-    store.prepare(dict(backend='mediapipe', stride=2), resume=False)  # start over
+    with pytest.raises(ValueError, match='1 finished videos'):  # never deleted silently
+        store.prepare(dict(backend='mediapipe', stride=2), resume=False)
+    assert store.has('clip')
+    store.prepare(dict(backend='mediapipe', stride=2), resume=False, overwrite=True)  # start over
     assert not store.has('clip')
 
 

@@ -30,18 +30,31 @@ from mdn.utils.io import atomic_write  # noqa: E402
 METRICS = ('acc/top1', 'acc/top5', 'acc/mean_class_accuracy')
 
 
-def run_one(config: str, work_root: str, options: list, seed: Optional[int] = None) -> dict:
-    """Train ``config`` (resuming), test its last checkpoint, return the stored record."""
+def run_one(config: str, work_root: str, options: list, seed: Optional[int] = None,
+            dump: bool = False) -> dict:
+    """Train ``config`` (resuming), test its last checkpoint, return the stored record.
+
+    With ``dump`` the test also writes per-clip scores to ``WORK_DIR/test_dump.pkl``
+    (``tools/test.py --dump``; a finished run without one is tested again for it) and the
+    record's ``dump`` gives the path.
+    """
     name = osp.splitext(osp.basename(config))[0]
     if seed is not None:
         name = f'{name}_seed{seed}'
         options = [*options, f'randomness.seed={seed}', 'randomness.deterministic=True']
     work_dir = osp.join(work_root, name)
     result_file = osp.join(work_dir, 'test.json')
+    dump_file = osp.join(work_dir, 'test_dump.pkl') if dump else None
+    opts = ['--cfg-options', *options] if options else []
     if osp.isfile(result_file):
         with open(result_file) as f:
-            return json.load(f)
-    opts = ['--cfg-options', *options] if options else []
+            record = json.load(f)
+        if dump_file:
+            if not osp.isfile(dump_file):
+                _test(config, record['checkpoint'], work_dir, opts,
+                      osp.join(work_dir, 'test_metrics.json'), dump_file)
+            record['dump'] = dump_file
+        return record
     start = time.time()
     train = [sys.executable, osp.join(REPO, 'tools/train.py'), config, '--work-dir', work_dir]
     if osp.isfile(osp.join(work_dir, 'last_checkpoint')):
@@ -51,15 +64,25 @@ def run_one(config: str, work_root: str, options: list, seed: Optional[int] = No
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
     metrics_file = osp.join(work_dir, 'test_metrics.json')
-    subprocess.run([sys.executable, osp.join(REPO, 'tools/test.py'), config, checkpoint,
-                    '--work-dir', work_dir, '--out-json', metrics_file] + opts, check=True)
+    _test(config, checkpoint, work_dir, opts, metrics_file, dump_file)
     with open(metrics_file) as f:
         metrics = json.load(f)
     record = dict(config=config, seed=seed, checkpoint=checkpoint,
                   train_minutes=round(train_s / 60, 1), metrics=metrics)
     with atomic_write(result_file, 'w') as f:
         json.dump(record, f, indent=2)
+    if dump_file:
+        record['dump'] = dump_file
     return record
+
+
+def _test(config: str, checkpoint: str, work_dir: str, opts: list, metrics_file: str,
+          dump_file: Optional[str] = None) -> None:
+    command = [sys.executable, osp.join(REPO, 'tools/test.py'), config, checkpoint,
+               '--work-dir', work_dir, '--out-json', metrics_file]
+    if dump_file:
+        command += ['--dump', dump_file]
+    subprocess.run(command + opts, check=True)
 
 
 def summarise(records: Sequence[dict]) -> List[dict]:

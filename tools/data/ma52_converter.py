@@ -129,6 +129,12 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> int:
+    """Exit status; an input error or refusal is one ``error:`` line and 2 (``run_cli``)."""
+    from mdn.apis.cli import run_cli
+    return run_cli(lambda: convert(argv))
+
+
+def convert(argv=None) -> int:
     args, extract_argv = parse_args(argv)
     lists = read_split_lists(args.list_dir)
     classes = read_class_names(args.list_dir)
@@ -145,7 +151,8 @@ def main(argv=None) -> int:
             torch.set_num_threads(options.threads)
         pose_file = osp.splitext(args.out)[0] + '_poses.pkl'
         summary = extract_videos(items, extract_pose.backend_spec(options), pose_file,
-                                 resume=options.resume, workers=options.workers,
+                                 resume=options.resume, overwrite=options.overwrite,
+                                 workers=options.workers,
                                  stride=options.stride, max_people=options.max_people,
                                  min_score=options.min_score, progress=not options.no_progress)
         print(summary.format())

@@ -7,7 +7,7 @@ from mdn.registry import TRANSFORMS
 
 from .normalize import missing_joints
 
-FEATURES = ('joint', 'score', 'motion', 'bone')
+FEATURES = ('joint', 'score', 'motion', 'bone', 'bone_motion')
 
 
 @TRANSFORMS.register_module()
@@ -22,7 +22,10 @@ class GenSkeletonFeatures(BaseTransform):
       coordinates and a network barely sees them; velocities are O(1) like the coordinates
       and do not depend on the sampling rate. 0 where the joint is missing in either frame
       (a jump to the (0, 0) of a missed joint is not a movement) and at each clip's last frame;
-    * ``bone``: joint minus its parent in the layout's skeleton tree.
+    * ``bone``: joint minus its parent in the layout's skeleton tree;
+    * ``bone_motion``: velocity of the bone vectors, with the rules of ``motion`` (per
+      second, inside each clip, 0 at each clip's last frame); a bone is missing where its
+      joint or its parent is, and its velocity is 0 where it is missing in either frame.
 
     With several clips (``num_clips``) motion is computed inside each clip.
 
@@ -55,20 +58,29 @@ class GenSkeletonFeatures(BaseTransform):
                 parts.append(score[..., None])
             elif f == 'motion':
                 parts.append(self._velocity(kp, results))
-            else:
+            elif f == 'bone':
                 parents = get_layout(results['layout']).parents
                 parts.append(kp - kp[:, :, parents])
+            else:  # bone_motion
+                parents = get_layout(results['layout']).parents
+                seen = ~missing_joints(results)
+                parts.append(self._velocity(kp - kp[:, :, parents], results,
+                                            seen & seen[:, :, parents]))
         results['keypoint'] = np.concatenate(parts, axis=-1).astype(np.float32)
         return results
 
-    def _velocity(self, kp: np.ndarray, results: dict) -> np.ndarray:
+    def _velocity(self, kp: np.ndarray, results: dict, seen=None) -> np.ndarray:
+        """Velocity of ``kp [M,T,V,C]``; 0 where ``seen [M,T,V]`` (default: the joints
+        :func:`missing_joints` does not mark) is False in either frame."""
         M, T = kp.shape[:2]
         num_clips = results.get('num_clips', 1)
         clip_len = results.get('clip_len', T // num_clips)
         inds = np.asarray(results.get('frame_inds', np.arange(T)), dtype=np.float64)
         fps = float(results.get('fps') or self.default_fps)
         shape = (M, num_clips, clip_len) + kp.shape[2:]
-        x, seen = kp.reshape(shape), (~missing_joints(results)).reshape(shape[:4])
+        if seen is None:
+            seen = ~missing_joints(results)
+        x, seen = kp.reshape(shape), seen.reshape(shape[:4])
         inds = inds.reshape(num_clips, clip_len)
         gap = np.maximum(np.diff(inds, axis=1), 1.0) / fps  # seconds; repeated frame -> 1
         velocity = np.zeros_like(x)

@@ -10,6 +10,17 @@ from mdn.registry import METRICS
 from ..functional import mean_class_accuracy, top_k_accuracy
 
 
+def check_finite_scores(results: list, metric: str) -> None:
+    """Refuse to score predictions holding NaN/inf: a top-1 from them would be meaningless."""
+    bad = [r for r in results if not np.isfinite(r['pred_score']).all()]
+    if bad:
+        examples = [str(r.get('frame_dir') or '?') for r in bad[:3]]
+        raise ValueError(f'{metric}: {len(bad)} of {len(results)} clips have non-finite '
+                         f'scores, e.g. {", ".join(examples)}; the model produced NaN/inf '
+                         '(NaN weights from a diverged run, or corrupt inputs): no metrics '
+                         'reported')
+
+
 def labelled(results: list) -> 'tuple[np.ndarray, np.ndarray]':
     """Scores and labels of the clips that have a label (-1 marks unlabelled test clips)."""
     results = [r for r in results if r['gt_label'] >= 0]
@@ -46,6 +57,7 @@ class AccMetric(BaseMetric):
         self.results.extend(collect_scores(data_samples))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
+        check_finite_scores(results, type(self).__name__)
         scores, labels = labelled(results)
         if not len(labels):
             print_log('AccMetric: no labelled clips (labels -1): nothing to score; use '

@@ -7,7 +7,7 @@ from mmengine.evaluator import BaseMetric
 from mdn.registry import METRICS
 from mdn.utils.io import atomic_write
 
-from .accuracy import collect_scores
+from .accuracy import check_finite_scores, collect_scores
 
 
 @METRICS.register_module()
@@ -30,6 +30,7 @@ class DumpPredictions(BaseMetric):
         self.results.extend(collect_scores(data_samples))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
+        check_finite_scores(results, type(self).__name__)  # no NaN server submissions
         with atomic_write(self.out_file) as f:
             pickle.dump(dict(entity_names=self.entity_names, predictions=results), f,
                         protocol=4)

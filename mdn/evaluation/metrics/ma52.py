@@ -9,7 +9,7 @@ from mdn.registry import METRICS
 
 from ..functional import (coarse_scores, f1_micro_macro, ma52_fine_to_coarse,
                           read_body_mapping, top_k_accuracy)
-from .accuracy import collect_scores, labelled
+from .accuracy import check_finite_scores, collect_scores, labelled
 
 
 @METRICS.register_module()
@@ -32,6 +32,7 @@ class MA52Metric(BaseMetric):
         self.results.extend(collect_scores(data_samples))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
+        check_finite_scores(results, type(self).__name__)
         scores, labels = labelled(results)
         if not len(labels):
             print_log('MA52Metric: the test split is unlabelled (labels -1): write the '

@@ -9,6 +9,8 @@ from torch import Tensor, nn
 from mdn.layouts import get_layout
 from mdn.registry import MODELS
 
+from .entity_graph import EntityGraphStem
+
 
 @MODELS.register_module()
 class EntityEncoder(nn.Module):
@@ -23,6 +25,12 @@ class EntityEncoder(nn.Module):
     * an entity-wise linear map of the concatenated joint features (weights zero outside the
       entity), which sees the joints' *relative configuration* (finger shape, hand-on-face).
 
+    With ``graph_blocks > 0`` a joint-level stem (:class:`.entity_graph.EntityGraphStem`) adds
+    to every joint embedding the output of that many blocks of graph convolution over each
+    entity's own subgraph of the layout's edges and depthwise temporal convolution per joint,
+    so the fine detail inside a hand or a face (finger shape, local motion) is in each joint
+    feature before pooling.
+
     A residual MLP mixes the result; entity and time position embeddings are added. With
     ``temporal_kernel > 0`` a residual depthwise convolution over time (per entity, per
     channel) then gives every token its local motion context, which attention over frames
@@ -34,11 +42,15 @@ class EntityEncoder(nn.Module):
         embed_dim: D.
         max_frames: longest T the time embedding supports.
         temporal_kernel: odd kernel of the depthwise temporal convolution (0: none).
+        graph_blocks: joint-level graph/temporal blocks before pooling (0: none).
+        graph_channels: their width (small: it is paid per joint and frame).
+        graph_temporal_kernel: odd temporal kernel of those blocks.
     """
 
     def __init__(self, layout: str, entity_set='body6', in_channels: int = 3,
                  embed_dim: int = 128, max_frames: int = 256, dropout: float = 0.0,
-                 temporal_kernel: int = 0):
+                 temporal_kernel: int = 0, graph_blocks: int = 0, graph_channels: int = 32,
+                 graph_temporal_kernel: int = 9):
         super().__init__()
         if temporal_kernel < 0 or (temporal_kernel and temporal_kernel % 2 == 0):
             raise ValueError(f'temporal_kernel must be 0 or odd, got {temporal_kernel}')
@@ -51,6 +63,9 @@ class EntityEncoder(nn.Module):
                              persistent=False)
         self.joint_proj = nn.Linear(C, D)
         self.joint_embed = nn.Parameter(torch.zeros(V, D))
+        self.graph_stem = (EntityGraphStem(self.layout, self.partition, C, D, graph_blocks,
+                                           graph_channels, graph_temporal_kernel, dropout)
+                           if graph_blocks else None)
         self.joint_value = nn.Linear(D, D)
         self.entity_query = nn.Parameter(torch.zeros(K, D))
         # entity-wise linear: weight [K, V, C, D], masked to the entity's joints
@@ -94,12 +109,15 @@ class EntityEncoder(nn.Module):
         if T > self.max_frames:
             raise ValueError(f'clip length {T} exceeds max_frames={self.max_frames}')
         mask = self.entity_mask  # [K, V]
-        # joint_proj's bias joins the joint embedding: one [B,T,V,D] pass fewer
-        h = torch.nn.functional.gelu(torch.matmul(x, self.joint_proj.weight.t())
-                                     + (self.joint_proj.bias + self.joint_embed))  # [B,T,V,D]
-        logits = torch.einsum('btvd,kd->btkv', h, self.entity_query) / math.sqrt(self.embed_dim)
         if present is None:
             present = x.detach().abs().amax(-1) > 0  # [B,T,V]
+        # joint_proj's bias joins the joint embedding: one [B,T,V,D] pass fewer
+        h = torch.matmul(x, self.joint_proj.weight.t()) + (self.joint_proj.bias
+                                                           + self.joint_embed)
+        if self.graph_stem is not None:
+            h = h + self.graph_stem(x, present)
+        h = torch.nn.functional.gelu(h)  # [B,T,V,D]
+        logits = torch.einsum('btvd,kd->btkv', h, self.entity_query) / math.sqrt(self.embed_dim)
         keep = (mask > 0) & present[:, :, None, :]  # [B,T,K,V]
         keep = keep | ~keep.any(-1, keepdim=True) & (mask > 0)  # none present: all of entity
         attn = logits.masked_fill(~keep, float('-inf')).softmax(-1)

@@ -1,7 +1,7 @@
 """What every pose backend returns, so the rest of the pipeline does not care which one ran."""
 import abc
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Dict, Iterable, Optional
 
 import numpy as np
 
@@ -45,3 +45,20 @@ class PoseBackend(abc.ABC):
     def describe(self) -> dict:
         """Settings that change the output; stored with partial results so --resume can check."""
         return dict(backend=self.name)
+
+    def clip_fields(self) -> Dict[str, Any]:
+        """Extra fields stored in every clip this backend extracts (e.g. which weights)."""
+        return {}
+
+    def max_people_problem(self, max_people: int) -> Optional[str]:
+        """Why this backend cannot keep ``max_people`` people per video (None: it can)."""
+        if max_people > 1:
+            return (f'--max-people {max_people}: the {self.name} backend tracks one person per '
+                    'video; use --max-people 1, or --backend mmpose with a person detector '
+                    '(needs mmdet and full mmcv)')
+        return None
+
+    def check_max_people(self, max_people: int) -> None:
+        problem = self.max_people_problem(max_people)
+        if problem:
+            raise ValueError(problem)

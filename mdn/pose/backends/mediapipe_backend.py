@@ -50,6 +50,7 @@ class MediaPipeBackend(PoseBackend):
 
     def process_video(self, frames: Iterable[np.ndarray], width: int, height: int,
                       max_people: int = 1) -> VideoPose:
+        self.check_max_people(max_people)
         keypoints, scores = [], []
         with self.holistic.Holistic(**self.options) as graph:
             for frame in frames:

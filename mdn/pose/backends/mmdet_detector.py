@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..mmpose_compat import detector_available
-from .mmpose_models import resolve_detector
+from .mmpose_models import DETECTOR_HINT, fetch_weights, resolve_detector
 
 
 class MMDetPersonDetector:
@@ -19,13 +19,14 @@ class MMDetPersonDetector:
                  device: str = 'cpu', score_thr: float = 0.5, batch_size: int = 8,
                  person_class: int = 0):
         if not detector_available():
-            raise RuntimeError('the mmdet person detector needs mmdet and full mmcv (compiled '
-                               'ops); install them, or run without a detector (detector=None)')
+            raise ValueError('the mmdet person detector needs mmdet and full mmcv (compiled '
+                             'ops); install them, or run without a detector (--detector none)')
         from mmdet.apis import init_detector
         from mmdet.utils import get_test_pipeline_cfg
         from mmengine.dataset import Compose
         from mmengine.registry import DefaultScope
         config, weights = resolve_detector(model, checkpoint)
+        weights = fetch_weights(weights, 'person detector', DETECTOR_HINT)
         with DefaultScope.overwrite_default_scope('mmdet'):
             self.model = init_detector(config, weights, device=device)
             pipeline = get_test_pipeline_cfg(self.model.cfg.copy())

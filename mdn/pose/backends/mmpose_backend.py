@@ -10,9 +10,11 @@ Without one, the first frame is probed with the whole frame, and each batch of f
 box that the keypoints of the previous batch span (a seated micro-action subject moves little
 within a batch), falling back to the whole frame when the keypoints are unreliable.
 """
+import sys
 import warnings
 from itertools import islice
-from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import (Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple,
+                    Union)
 
 import numpy as np
 import torch
@@ -20,9 +22,41 @@ import torch
 from ..mmpose_compat import detector_available, import_mmpose
 from ..tracking import IoUTracker, KeypointBoxTracker, select_tracks, tracks_to_arrays
 from .base import NUM_KEYPOINTS, PoseBackend, VideoPose
-from .mmpose_models import resolve_pose_model
+from .mmpose_models import fetch_weights, resolve_pose_model
 
 Detector = Callable[[Sequence[np.ndarray]], List[np.ndarray]]
+
+RANDOM_WEIGHTS = 'random (--checkpoint none)'
+
+
+def weights_note(checkpoint: Optional[str]) -> str:
+    """What a clip records as ``pose_model_weights``."""
+    return RANDOM_WEIGHTS if checkpoint is None else str(checkpoint)
+
+
+def warn_random_weights(model: str, stream=None) -> None:
+    """The loud stderr warning of ``--checkpoint none``."""
+    print(f'WARNING: pose model {model} has RANDOM weights (--checkpoint none): its keypoints '
+          'are meaningless (only for tests and speed benchmarks); the output records '
+          f"pose_model_weights='{RANDOM_WEIGHTS}'", file=stream or sys.stderr, flush=True)
+
+
+def no_detector_problem(detector: Any, max_people: int) -> Optional[str]:
+    """Why ``detector`` (a setting or a built one; None = none) cannot give ``max_people``."""
+    if max_people <= 1:
+        return None
+    if detector == 'auto':
+        if detector_available():
+            return None
+        why = ('--detector auto found no working detector (mmdet and full mmcv with compiled '
+               'ops are not installed)')
+    elif detector is None:
+        why = 'the detector is off (--detector none)'
+    else:
+        return None
+    return (f'--max-people {max_people} needs a person detector, but {why}; without one the '
+            'mmpose backend tracks one person. Install mmdet and full mmcv, or use '
+            '--max-people 1')
 
 
 def chunked(iterable: Iterable, size: int) -> Iterator[list]:
@@ -41,9 +75,10 @@ def init_pose_model(model: str = 'rtmpose-m', checkpoint: Optional[str] = 'defau
     Random weights are drawn from ``seed`` (without touching the global RNG) so that two
     processes build the same model: tests and ``--resume`` compare outputs across runs.
     """
+    config, weights = resolve_pose_model(model, checkpoint)
+    weights = fetch_weights(weights)  # before the (slow) import: fail fast when offline
     apis = import_mmpose()
     from mmengine.registry import DefaultScope
-    config, weights = resolve_pose_model(model, checkpoint)
     options = dict(model=dict(test_cfg=dict(flip_test=flip_test)))
     with DefaultScope.overwrite_default_scope('mmpose'), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -74,6 +109,8 @@ class MMPoseBackend(PoseBackend):
                  kpt_thr: float = 0.3, max_candidates: int = 3, seed: int = 0):
         self.settings = dict(model=model, checkpoint=checkpoint, flip_test=flip_test,
                              kpt_thr=kpt_thr, seed=seed)
+        if checkpoint is None:
+            warn_random_weights(model)
         self.model = init_pose_model(model, checkpoint, device, flip_test, seed)
         from mmengine.dataset import Compose
         from mmengine.registry import DefaultScope
@@ -98,6 +135,12 @@ class MMPoseBackend(PoseBackend):
     def describe(self) -> dict:
         return dict(backend=self.name, **self.settings)
 
+    def clip_fields(self) -> Dict[str, Any]:
+        return dict(pose_model_weights=weights_note(self.settings['checkpoint']))
+
+    def max_people_problem(self, max_people: int) -> Optional[str]:
+        return no_detector_problem(self.detector, max_people)
+
     def estimate(self, frames: Sequence[np.ndarray], boxes: Sequence[np.ndarray]
                  ) -> Tuple[np.ndarray, np.ndarray]:
         """Pose in each ``boxes[i]`` (xyxy) of ``frames[i]``: ``[N,133,2]``, ``[N,133]``."""
@@ -121,9 +164,7 @@ class MMPoseBackend(PoseBackend):
     def process_video(self, frames: Iterable[np.ndarray], width: int, height: int,
                       max_people: int = 1) -> VideoPose:
         if self.detector is None:
-            if max_people > 1:
-                warnings.warn('MMPose backend without a person detector tracks one person; '
-                              f'max_people={max_people} is ignored')
+            self.check_max_people(max_people)  # refused: it would silently keep one person
             return self._track_from_keypoints(frames, width, height)
         return self._track_detections(frames, width, height, max_people)
 

@@ -1,11 +1,27 @@
 """Named MMPose whole-body models and the RTMDet person detector, with model-zoo weights.
 
 Configs are the ones shipped inside the mmpose wheel (``mmpose/.mim/configs``); the weight
-URLs are those of the mmpose model zoo (metafiles next to the configs). mmengine downloads a
-URL once into the torch hub cache; a local path works as well.
+URLs are those of the mmpose model zoo (metafiles next to the configs). :func:`fetch_weights`
+downloads a URL once into the torch hub cache (where mmengine looks as well), before any model
+is built, so that a machine without internet gets one clear error instead of a traceback; a
+local path works as well.
 """
+import os
 import os.path as osp
+import sys
+from http.client import HTTPException
 from typing import Optional, Tuple
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlparse
+
+POSE_HINT = ('use weights you have as a local file with --checkpoint PATH (tools/demo.py: '
+             '--pose-checkpoint PATH), or the offline backend --backend mediapipe')
+DETECTOR_HINT = ('use local detector weights with --det-checkpoint PATH, or run without a '
+                 'detector (--detector none)')
+
+
+class WeightsUnavailableError(FileNotFoundError):
+    """Model weights that are neither a local file nor downloadable (e.g. offline)."""
 
 ZOO = 'https://download.openmmlab.com/mmpose/v1/projects'
 WB = 'wholebody_2d_keypoint/rtmpose'
@@ -75,3 +91,51 @@ def resolve_pose_model(model: str, checkpoint: Optional[str] = 'default'
 def resolve_detector(model: str, checkpoint: Optional[str] = 'default'
                      ) -> Tuple[str, Optional[str]]:
     return resolve(model, checkpoint, DETECTORS, '')
+
+
+def is_url(checkpoint: str) -> bool:
+    return checkpoint.startswith(('http://', 'https://'))
+
+
+def weights_cache_path(url: str) -> str:
+    """Where mmengine / torch.hub keep a downloaded checkpoint: ``<hub dir>/checkpoints/NAME``."""
+    from torch.hub import get_dir
+    return osp.join(get_dir(), 'checkpoints', osp.basename(urlparse(url).path))
+
+
+def download(url: str, path: str) -> None:
+    """Download ``url`` to ``path`` (torch.hub writes a temp file and renames it at the end)."""
+    from torch.hub import download_url_to_file
+    download_url_to_file(url, path, progress=sys.stderr.isatty())
+
+
+def fetch_weights(checkpoint: Optional[str], what: str = 'pose model',
+                  hint: str = POSE_HINT) -> Optional[str]:
+    """A local file for ``checkpoint``: None (random weights) stays None; a URL is downloaded
+    once into the torch hub cache; a local path must exist. Other ``scheme://`` names are left
+    to mmengine.
+
+    Raises:
+        WeightsUnavailableError: the download failed (offline, 404, ...) or the file is missing;
+            the message names the URL or path and what to do instead.
+    """
+    if checkpoint is None:
+        return None
+    if is_url(checkpoint):
+        cached = weights_cache_path(checkpoint)
+        if osp.isfile(cached):
+            return cached
+        try:
+            os.makedirs(osp.dirname(cached), exist_ok=True)
+            download(checkpoint, cached)
+        except (OSError, HTTPException) as err:
+            reason = err.reason if isinstance(err, URLError) and not isinstance(
+                err, HTTPError) else err
+            raise WeightsUnavailableError(
+                f'the {what} weights could not be downloaded from {checkpoint} ({reason}); '
+                f'{hint}') from None
+        return cached
+    if '://' not in checkpoint and not osp.isfile(checkpoint):
+        raise WeightsUnavailableError(f'{what} weights not found: {checkpoint} (no such file); '
+                                      f'{hint}')
+    return checkpoint
