@@ -45,9 +45,19 @@ def test_config_builds_and_trains_one_step(path):
     num_classes = model_cfg.num_classes
     batch = dict(inputs=[torch.randn(1, min(T, 16), V, C) for _ in range(2)],
                  data_samples=samples([0, num_classes - 1]))
+    if getattr(model, 'needs_frames', False):  # RGB stream: small frames and boxes too
+        batch['inputs'] = [rgb_clip(x, model_cfg.rgb_encoder.num_frames) for x in batch['inputs']]
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01))
     log_vars = model.train_step(batch, optim)
     assert torch.isfinite(log_vars['loss'])
     model.eval()
     preds = model.val_step(batch)
     assert preds[0].pred_score.shape == (num_classes,)
+
+
+def rgb_clip(keypoint, num_frames, size=32):
+    """``PackRGBPoseInputs``-style inputs: random uint8 frames, one box per entity."""
+    boxes = torch.tensor([4.0, 4.0, 20.0, 24.0]).expand(1, num_frames, 6, 4).clone()
+    return dict(keypoint=keypoint,
+                imgs=torch.randint(0, 255, (1, num_frames, 3, size, size), dtype=torch.uint8),
+                boxes=boxes, box_valid=torch.ones(1, num_frames, 6, dtype=torch.bool))

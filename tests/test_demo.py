@@ -62,7 +62,9 @@ def test_demo_on_a_real_ma52_clip_with_mediapipe(checkpoint, tmp_path):
                       '--threshold', '0.0', '--min-duration', '0.25', '--pose-stride', '2',
                       '--topk', '3')
     frames = report['num_frames']
-    assert report['fps'] == pytest.approx(15.0, abs=0.5) and frames > 15  # 30 fps, stride 2
+    # pose on every 2nd frame, filled back: the video's 50 frames at 30 fps
+    assert report['fps'] == pytest.approx(30.0) and frames == 50
+    assert report['pose']['stride'] == 2 and report['pose']['frames'] == 25
     saved = json.loads((out / 'segments.json').read_text())
     assert saved['segments'] and saved['num_frames'] == frames
     assert saved['run']['peak_rss_mb'] > 0 and saved['run']['windows'] >= 3
@@ -75,7 +77,8 @@ def test_demo_on_a_real_ma52_clip_with_mediapipe(checkpoint, tmp_path):
     assert summary[0] == ['label', 'count', 'total_s', 'mean_s', 'per_minute', 'mean_score']
     assert sum(int(r[1]) for r in summary[1:]) == len(saved['segments'])
     windows = read_csv(out / 'windows.csv')
-    assert windows[0][:5] == ['start', 'end', 'person', 'top1_label', 'top1_score']
+    assert windows[0][:7] == ['start', 'end', 'start_frame', 'end_frame', 'person',
+                              'top1_label', 'top1_score']
     assert windows[0][-6:] == ['st_face', 'st_head', 'st_torso', 'st_left_hand',
                                'st_right_hand', 'st_lower_body']
     assert len(windows) - 1 == saved['run']['windows']
@@ -88,7 +91,7 @@ def test_demo_on_a_real_ma52_clip_with_mediapipe(checkpoint, tmp_path):
     while capture.read()[0]:
         count += 1
     capture.release()
-    assert count == frames  # the clip is shorter than --overlay-seconds
+    assert count == report['pose']['frames']  # the posed frames; clip < --overlay-seconds
     assert not list(out.glob('.*.tmp')) and not list(out.glob('.*mp4'))  # no leftovers
 
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from mdn.apis.timeline import (NO_ACTION, WindowScores, merge_windows, summarize,
-                               window_bounds, window_cells, window_decisions)
+from mdn.apis.timeline import (NO_ACTION, WindowScores, merge_windows, per_minute_note,
+                               summarize, window_bounds, window_cells, window_decisions)
 
 FPS = 10.0
 NAMES = ('none', 'scratch', 'nod')
@@ -99,6 +99,10 @@ def test_window_scores_and_summary():
     assert len(segs) == 2 and ws.valid.all()
     rows = {r['label']: r for r in summarize(segs, duration_s=6.5, class_names=NAMES[1:])}
     assert rows['scratch']['count'] == 2 and rows['nod']['count'] == 0
-    assert rows['scratch']['per_minute'] == pytest.approx(2 / (6.5 / 60), abs=1e-3)
+    assert rows['scratch']['per_minute'] is None  # 6.5 s: no rate extrapolated to a minute
+    assert '6.5 s long' in per_minute_note(6.5) and per_minute_note(60.0) is None
+    long = {r['label']: r for r in summarize(segs, duration_s=90.0, class_names=NAMES[1:])}
+    assert long['scratch']['per_minute'] == pytest.approx(2 / 1.5, abs=1e-3)
+    assert long['nod']['per_minute'] == 0.0
     assert rows['scratch']['total_s'] == pytest.approx(sum(s.duration for s in segs))
     assert rows['scratch']['mean_score'] == pytest.approx(0.9)

@@ -109,9 +109,8 @@ def test_training_frame_sampling_follows_the_seed():
     assert not np.array_equal(draw(5), draw(6))
 
 
-def test_same_seed_gives_identical_weights_and_metrics(tmp_path):
-    """``randomness=dict(seed=S, deterministic=True)``: two runs, one dataloader worker each
-    (the worker's numpy generator is seeded by MMEngine), identical weights and metrics."""
+def _seeded_training(work, *extra):
+    """Train the tiny synthetic config for 2 epochs with a fixed seed; the epoch-2 weights."""
     sys.path.insert(0, str(REPO / 'tools'))
     import train as train_tool
     from tests.test_tools import SYNTHETIC, TINY
@@ -120,15 +119,22 @@ def test_same_seed_gives_identical_weights_and_metrics(tmp_path):
                    'train_dataloader.num_workers=1', 'val_dataloader.num_workers=0',
                    'train_dataloader.persistent_workers=False',
                    'val_dataloader.persistent_workers=False', 'test_dataloader.num_workers=0',
-                   'test_dataloader.persistent_workers=False']
-    weights = []
-    for run in ('a', 'b'):
-        work = tmp_path / run
-        train_tool.main([SYNTHETIC, '--work-dir', str(work), '--cfg-options', *opts])
-        weights.append(torch.load(work / 'epoch_2.pth', map_location='cpu')['state_dict'])
-    assert weights[0].keys() == weights[1].keys()
-    for key in weights[0]:
-        assert torch.equal(weights[0][key], weights[1][key]), key
+                   'test_dataloader.persistent_workers=False', *extra]
+    train_tool.main([SYNTHETIC, '--work-dir', str(work), '--cfg-options', *opts])
+    return torch.load(work / 'epoch_2.pth', map_location='cpu')['state_dict']
+
+
+def _assert_same_weights(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_same_seed_gives_identical_weights_and_metrics(tmp_path):
+    """``randomness=dict(seed=S, deterministic=True)``: two runs, one dataloader worker each
+    (the worker's numpy generator is seeded by MMEngine), identical weights and metrics."""
+    weights = [_seeded_training(tmp_path / run) for run in ('a', 'b')]
+    _assert_same_weights(*weights)
     from tests.test_distributed_resume import last_val_metrics
     metrics = [{k: v for k, v in last_val_metrics(tmp_path / run).items()
                 if 'time' not in k} for run in 'ab']
@@ -149,3 +155,11 @@ def test_attention_pooling_ignores_missing_joints():
     x[:, :, [7, 9]] = 0.0
     with torch.no_grad():
         assert torch.isfinite(enc(x)).all()
+
+
+def test_validation_schedule_does_not_change_training(tmp_path):
+    """Building the validation iterator draws from torch's global generator; without
+    ValRngIsolationHook the weights after epoch 2 differed between val_interval 1 and 2."""
+    every_epoch = _seeded_training(tmp_path / 'v1', 'train_cfg.val_interval=1')
+    no_val_before_2 = _seeded_training(tmp_path / 'v2', 'train_cfg.val_interval=2')
+    _assert_same_weights(every_epoch, no_val_before_2)

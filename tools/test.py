@@ -1,7 +1,7 @@
 """Evaluate a checkpoint on the config's test set.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out-json PATH] [--dump PATH]
-                         [--cfg-options ...] [--launcher ...]
+                         [--compile [MODE]] [--gpu] [--cfg-options ...] [--launcher ...]
 
 ``--out-json`` writes the final metrics dict; ``--dump`` writes per-clip scores and routing
 weights (a .pkl readable with ``mdn.utils.safe_pickle_load``), the input of
@@ -21,7 +21,9 @@ from mdn.apis.cli import (CfgOptionsAction, check_output_file, check_work_dir,  
                           run_cli)
 
 from mdn.apis.checkpoint import check_checkpoint_matches  # noqa: E402
-from mdn.apis.config import check_config, init_cpu_distributed, load_config  # noqa: E402
+from mdn.apis.config import (apply_compile, apply_gpu_recipe, check_config,  # noqa: E402
+                             init_cpu_distributed, load_config)
+from mdn.models.recognizers.compiled_core import COMPILE_MODES  # noqa: E402
 from mdn.utils.io import atomic_write  # noqa: E402
 
 
@@ -32,6 +34,12 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir')
     parser.add_argument('--out-json', help='write the metrics dict as JSON here')
     parser.add_argument('--dump', help='write per-clip predictions (.pkl) here')
+    parser.add_argument('--compile', nargs='?', const='default', choices=COMPILE_MODES,
+                        metavar='MODE', help='torch.compile the model (MODE: '
+                        f'{", ".join(COMPILE_MODES)}; default: the config\'s "compile" key, '
+                        'False)')
+    parser.add_argument('--gpu', action='store_true',
+                        help='GPU data recipe: loader workers, pinned memory, cuDNN autotuning')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none')
@@ -58,6 +66,9 @@ def main(argv=None) -> dict:
         evaluators = cfg.test_evaluator
         evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
         cfg.test_evaluator = evaluators + [dict(type='DumpPredictions', out_file=args.dump)]
+    if args.gpu:
+        apply_gpu_recipe(cfg)
+    apply_compile(cfg, args.compile)
     check_config(cfg, train=False)
     init_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)

@@ -1,7 +1,12 @@
 """Train a recogniser from a config with MMEngine's Runner.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-                          [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp [--amp-dtype D]]
+                          [--compile [MODE]] [--gpu] [--cfg-options key=value ...]
+                          [--launcher none|pytorch|slurm]
+
+On a GPU: ``--gpu --amp --compile reduce-overhead`` (data loader workers and pinned memory,
+bf16 autocast where supported, the model's tensor core compiled and captured as CUDA graphs).
+On a CPU, compile is off by default: it does not pay there for every model (docs/benchmarks.md).
 
 One training at a time per work dir (a lock file, released by the OS when the process ends).
 ``--resume`` without CKPT continues from ``WORK_DIR/last_checkpoint``; if that is empty or
@@ -21,8 +26,9 @@ from mmengine.runner import Runner  # noqa: E402
 from mdn.apis.checkpoint import (CheckpointMismatchError, check_checkpoint_matches,  # noqa: E402
                                  load_checkpoint_file)
 from mdn.apis.cli import CfgOptionsAction, UsageError, check_work_dir, run_cli  # noqa: E402
-from mdn.apis.config import (check_config, enable_amp, init_cpu_distributed,  # noqa: E402
-                             load_config)
+from mdn.apis.config import (AMP_DTYPES, apply_compile, apply_gpu_recipe,  # noqa: E402
+                             check_config, enable_amp, init_cpu_distributed, load_config)
+from mdn.models.recognizers.compiled_core import COMPILE_MODES  # noqa: E402
 from mdn.utils.work_dir_lock import work_dir_lock  # noqa: E402
 
 REMOTE = ('http://', 'https://', 's3://', 'open-mmlab://', 'torchvision://')
@@ -34,13 +40,26 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='where logs and checkpoints go')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CKPT, or from the latest checkpoint in work-dir')
-    parser.add_argument('--amp', action='store_true', help='mixed precision (CUDA only)')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision (CUDA only): bf16 where the GPU supports it, '
+                        'else fp16 with a dynamic loss scale')
+    parser.add_argument('--amp-dtype', choices=AMP_DTYPES, default='auto',
+                        help='autocast dtype for --amp (default: auto)')
+    parser.add_argument('--compile', nargs='?', const='default', choices=COMPILE_MODES,
+                        metavar='MODE', help='torch.compile the model (MODE: '
+                        f'{", ".join(COMPILE_MODES)}; default: the config\'s "compile" key, '
+                        'False)')
+    parser.add_argument('--gpu', action='store_true',
+                        help='GPU data recipe: loader workers, pinned memory, drop_last, '
+                        'cuDNN autotuning, fused AdamW (mdn.apis.config.apply_gpu_recipe)')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config entries, e.g. train_cfg.max_epochs=2')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
+    if args.amp_dtype != 'auto' and not args.amp:
+        parser.error('--amp-dtype needs --amp')
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
@@ -113,8 +132,11 @@ def build_config(args) -> Config:
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
     check_work_dir(cfg.work_dir)
+    if args.gpu:
+        apply_gpu_recipe(cfg)
     if args.amp:
-        enable_amp(cfg)
+        enable_amp(cfg, args.amp_dtype)
+    apply_compile(cfg, args.compile)
     if args.resume == 'auto':  # main() resolves it (checked) once it holds the lock
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:

@@ -11,7 +11,10 @@ default_hooks = dict(
     sync_buffers=dict(type='SyncBuffersHook'),
     # NaN/inf loss or gradients stop the run naming epoch, iteration and clips (policy='skip'
     # drops such steps instead); a checkpoint holding NaN/inf weights is never saved.
-    nonfinite=dict(type='NonFiniteGuardHook', policy='raise'))
+    nonfinite=dict(type='NonFiniteGuardHook', policy='raise'),
+    # validation leaves every random generator as it found it: a seed fixes the training run
+    # whatever val_interval is.
+    val_rng=dict(type='ValRngIsolationHook'))
 
 env_cfg = dict(
     cudnn_benchmark=False,
@@ -25,3 +28,7 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False)
+# torch.compile of the model's tensor core (tools/train.py and tools/test.py --compile [MODE]
+# override it): False, True, a mode ('reduce-overhead': CUDA graphs) or torch.compile
+# arguments. Off by default: on a CPU it does not pay for every model (docs/benchmarks.md).
+compile = False

@@ -68,13 +68,19 @@ class ClipResult:
 
 # --------------------------------------------------------------------------- model
 def init_recognizer(config: Union[str, Config], checkpoint: Optional[str] = None,
-                    device: str = 'cpu', cfg_options: Optional[dict] = None) -> nn.Module:
+                    device: str = 'cpu', cfg_options: Optional[dict] = None,
+                    compile: Union[None, bool, str, dict] = None) -> nn.Module:
     """Build the model of ``config`` and load ``checkpoint`` (path or URL) into it.
 
     A local checkpoint must fit the model exactly (``check_checkpoint_matches``), so a
     checkpoint of another layout or class count fails here with a message instead of
     predicting garbage. The model gets ``cfg``, ``test_pipeline`` and ``dataset_meta``
     (``classes`` from the checkpoint's meta, else the config, else ``class_i``).
+
+    ``compile``: ``torch.compile`` the model's tensor core (True, a mode such as
+    'reduce-overhead', or torch.compile arguments; None: the config's ``compile`` key, off by
+    default). The first call of each input shape then compiles (seconds to minutes), so it
+    pays for many windows of one shape (``recognize_timeline``), not for one clip.
     """
     register_all_modules(init_default_scope=False)
     from mdn.registry import MODELS
@@ -98,7 +104,23 @@ def init_recognizer(config: Union[str, Config], checkpoint: Optional[str] = None
     model.cfg = cfg
     model.dataset_meta = dict(classes=tuple(classes))
     model.test_pipeline = build_test_pipeline(cfg)
+    _set_compile(model, cfg, compile)
     return model.to(device).eval()
+
+
+def _set_compile(model: nn.Module, cfg: Config, spec) -> None:
+    """Compile the model as ``init_recognizer(compile=...)`` asks (see there)."""
+    from mdn.models.recognizers.compiled_core import normalise_compile
+    if spec is None:
+        spec = cfg.get('compile', False)
+        spec = spec.to_dict() if hasattr(spec, 'to_dict') else spec
+    opts = normalise_compile(spec, 'init_recognizer(compile=...)')
+    if opts is None:
+        return
+    if hasattr(model, 'set_compile'):
+        model.set_compile(opts)
+    else:  # a model without a tensor core of its own: compile its whole forward
+        model.compile(**opts)
 
 
 def _load_weights(model: nn.Module, checkpoint: str) -> dict:
@@ -274,10 +296,24 @@ def prepare_windows(model: nn.Module, skeleton: Skeleton, bounds: np.ndarray
                        total_frames=int(end - start), layout=model.layout.name,
                        fps=skeleton.fps, frame_dir=f'{skeleton.name}@{start}',
                        img_shape=skeleton.img_shape)
+        if getattr(model, 'needs_frames', False):  # RGB stream: the window's video frames
+            results.update(video_source(skeleton, int(start)))
         packed = model.test_pipeline(results)
         inputs.append(packed['inputs'])
         samples.append(packed['data_samples'])
     return dict(inputs=inputs, data_samples=samples)
+
+
+def video_source(skeleton: Skeleton, start: int) -> Dict[str, Any]:
+    """Where the RGB frames of skeleton frames ``start, ...`` are: skeleton frame t is video
+    frame ``(start + t) * frame_stride`` of ``skeleton.source``."""
+    from mdn.pose.inputs import is_video
+    if not skeleton.source or not is_video(skeleton.source):
+        raise ValueError(f'{skeleton.source or skeleton.name}: this model reads RGB frames, so '
+                         'its input must be a video (poses are extracted from it), not a '
+                         'skeleton file')
+    return dict(video=skeleton.source, video_frame_offset=start * skeleton.frame_stride,
+                frame_stride=skeleton.frame_stride)
 
 
 def _predict(model: nn.Module, data: Dict[str, list]) -> Tuple[np.ndarray, np.ndarray]:
@@ -368,7 +404,9 @@ def recognize_timeline(model: nn.Module, keypoints: Union[np.ndarray, Skeleton],
             index, todo = np.array(todo[:step]), todo[step:]
             data = prepare_windows(model, skeleton, bounds[index])
             probs[index], weights[index] = _predict(model, data)
-            step = max(1, batch_size // len(data['inputs'][0]))
+            first = data['inputs'][0]  # [clips, ...], or the RGB stream's dict of them
+            step = max(1, batch_size // len(first['keypoint'] if isinstance(first, dict)
+                                            else first))
             bar.update(len(index))
     return WindowScores(bounds, probs, weights, skeleton.fps, skeleton.num_frames,
                         class_names=tuple(model.dataset_meta['classes']),

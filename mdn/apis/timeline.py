@@ -164,14 +164,29 @@ def _bridge_gaps(runs: List[list], max_gap: int) -> List[list]:
     return merged
 
 
+MIN_RATE_S = 60.0  # a rate per minute needs at least a minute of recording
+
+
+def per_minute_note(duration_s: float, min_rate_s: float = MIN_RATE_S) -> Optional[str]:
+    """Why ``per_minute`` is empty (None when the recording is long enough to have one)."""
+    if duration_s >= min_rate_s:
+        return None
+    return (f'per_minute is empty: the recording is {duration_s:.1f} s long, shorter than '
+            f'{min_rate_s:g} s, and a rate per minute extrapolated from it would mislead; '
+            'use count and total_s')
+
+
 def summarize(segments: Sequence[Segment], duration_s: float,
-              class_names: Optional[Sequence[str]] = None) -> List[dict]:
+              class_names: Optional[Sequence[str]] = None,
+              min_rate_s: float = MIN_RATE_S) -> List[dict]:
     """Per label: count, total and mean duration (s), rate per minute, mean score.
 
     Labels of ``class_names`` that never occur are listed with count 0, so summaries of
-    different recordings line up.
+    different recordings line up. ``per_minute`` is None for a recording shorter than
+    ``min_rate_s`` (see :func:`per_minute_note`).
     """
-    minutes = duration_s / 60.0 if duration_s > 0 else float('nan')
+    rated = duration_s >= min_rate_s and duration_s > 0
+    minutes = duration_s / 60.0 if rated else float('nan')
     rows: Dict[str, dict] = {}
     for name in class_names or ():
         rows[name] = dict(label=name, count=0, total_s=0.0, scores=[])
@@ -186,6 +201,6 @@ def summarize(segments: Sequence[Segment], duration_s: float,
         count = row['count']
         out.append(dict(label=row['label'], count=count, total_s=round(row['total_s'], 3),
                         mean_s=round(row['total_s'] / count, 3) if count else 0.0,
-                        per_minute=round(count / minutes, 3),
+                        per_minute=round(count / minutes, 3) if rated else None,
                         mean_score=round(float(np.mean(row['scores'])), 4) if count else 0.0))
     return out

@@ -183,8 +183,10 @@ class SkeletonDataset(BaseDataset):
 
     # ------------------------------------------------------------------ helpers
     def get_data_info(self, idx: int) -> dict:
-        info = super().get_data_info(idx)
-        return copy.copy(info)
+        info = copy.copy(super().get_data_info(idx))
+        if self.data_prefix.get('video'):  # RGB stream: where the clips' videos lie
+            info.setdefault('video_root', self.data_prefix['video'])
+        return info
 
     def label_counts(self) -> np.ndarray:
         """Clips per class, for class-balanced loss weights."""

@@ -1,4 +1,7 @@
 """Training hooks."""
+import random
+
+import numpy as np
 import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
@@ -31,3 +34,31 @@ class ClassBalancedLossHook(Hook):
             loss.register_buffer('class_weight', loss.class_weight, persistent=False)
         print_log(f'class-balanced loss weights (beta={self.beta}): min {weights.min():.3f}, '
                   f'max {weights.max():.3f} over {len(weights)} classes', logger='current')
+
+
+@HOOKS.register_module()
+class ValRngIsolationHook(Hook):
+    """Validation must not change training: building the validation iterator draws a seed from
+    torch's global generator (and a test pipeline may draw from numpy's), so without this the
+    weights after epoch N depended on ``val_interval``. Save every generator's state before
+    validation and put it back after, so a seed fixes the run whatever the validation schedule.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def before_val(self, runner) -> None:
+        self._states = dict(torch=torch.get_rng_state(), numpy=np.random.get_state(),
+                            python=random.getstate(),
+                            cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available()
+                            else None)
+
+    def after_val(self, runner) -> None:
+        states = getattr(self, '_states', None)
+        if states is None:
+            return
+        torch.set_rng_state(states['torch'])
+        np.random.set_state(states['numpy'])
+        random.setstate(states['python'])
+        if states['cuda'] is not None:
+            torch.cuda.set_rng_state_all(states['cuda'])
+        self._states = None

@@ -14,3 +14,10 @@ __all__ = ['MicroActionDataPreprocessor', 'EntityEncoder', 'GlobalPoseStream',
            'MicroActionHead', 'MACLoss', 'MicroActionCELoss', 'class_balanced_weights',
            'FactorisedPath', 'MicroDualNet', 'EntityRouter']
 __all__ += ['STGCN', 'GCNClsHead', 'SkeletonGCN']
+from .rgb_preprocessor import RGBPoseDataPreprocessor  # RGB entity stream  # noqa: E402
+from .backbones import ResNetTSM  # noqa: E402
+from .encoders import EntityTokenFusion, RGBEntityEncoder  # noqa: E402
+from .recognizers import RGBPoseMicroDualNet  # noqa: E402
+
+__all__ += ['RGBPoseDataPreprocessor', 'ResNetTSM', 'RGBEntityEncoder', 'EntityTokenFusion',
+            'RGBPoseMicroDualNet']

@@ -24,6 +24,7 @@ from mdn.datasets.annotation_io import save_pickle_annotations
 
 from .backends import (LAYOUT, PoseBackend, build_backend, fetch_spec_weights,
                        max_people_problem)
+from .coverage import entity_coverage, format_coverage_table
 from .inputs import VideoItem, check_unique_names
 from .parts import PartStore, parts_dir_for
 from .video import VideoError, iter_frames, prefetch, probe_video
@@ -79,6 +80,7 @@ def extract_video(item: VideoItem, backend: PoseBackend, stride: int = 1, max_pe
                 original_shape=shape, total_frames=int(pose.num_frames),
                 fps=float(info.fps / stride), frame_stride=int(stride),
                 keypoint=pose.keypoint, keypoint_score=pose.keypoint_score)
+    clip['coverage'] = entity_coverage(pose.keypoint_score, LAYOUT, min_score=min_score)
     clip.update(getattr(backend, 'clip_fields', dict)())
     shortfall = frames_shortfall(pose.num_frames, info.frame_count, stride)
     if shortfall:
@@ -106,6 +108,7 @@ class Summary:
     frames: int = 0
     seconds: float = 0.0
     output: Optional[str] = None
+    coverage: Dict[str, Dict[str, float]] = field(default_factory=dict)  # video -> entity
 
     @property
     def fps(self) -> float:
@@ -118,6 +121,14 @@ class Summary:
         lines += [f'  FAILED {f.name}: {f.reason}' for f in self.failed]
         lines += [f'  WARNING {w.name}: {w.reason}' for w in self.warnings]
         lines += [f'WARNING: {note}' for note in self.notes]
+        if self.coverage:
+            lines.append(format_coverage_table(self.coverage))
+            low = sorted({e for cov in self.coverage.values() for e, v in cov.items()
+                          if v < 0.5})
+            if low:
+                lines.append(f'WARNING: {", ".join(low)} found in fewer than half of the frames '
+                             'of some videos (*): a model sees those entities as missing there, '
+                             'so micro-actions made with them are under-detected')
         lines.append(f'written: {self.output}' if self.output else 'no annotation file written')
         return '\n'.join(lines)
 
@@ -236,6 +247,10 @@ def extract_videos(items: Sequence[VideoItem], backend: BackendLike, out_path: s
     finished = [item for item in items if store.has(item.name)]
     if finished:
         annotations = [store.load(item.name) for item in finished]
+        for clip in annotations:  # parts of an older run may lack it
+            clip.setdefault('coverage', entity_coverage(clip['keypoint_score'], LAYOUT,
+                                                        min_score=min_score))
+            summary.coverage[str(clip['frame_dir'])] = clip['coverage']
         meta.setdefault('keypoint_layout', LAYOUT)
         meta.setdefault('pose_backend', str(settings['backend']))
         save_pickle_annotations(out_path, annotations, split=split, **meta)

@@ -117,6 +117,8 @@ def test_imigue_reports_missing_frames_and_folders(tmp_path):
     clips, _ = load_annotations(str(out), 'test')  # subject 3 is a test subject
     assert [c['frame_dir'] for c in clips] == ['7_1'] and clips[0]['label'] == 31
     assert clips[0]['keypoint'][0, :, 0, 0].tolist() == [2, 3, 0, 5]
+    # the RGB stream reads the clip from its video, from the clip's first frame on
+    assert (clips[0]['video'], clips[0]['video_frame_offset']) == ('7.mp4', 2)
     (folder / f'7_{6:012d}_keypoints.json').write_text('{"people": [')
     with pytest.raises(ValueError, match='not valid JSON'):
         imigue.read_frame(str(folder / f'7_{6:012d}_keypoints.json'))
@@ -180,6 +182,9 @@ def test_ma52_from_videos(tmp_path, shared_data):
     assert split['test'][0]['label'] == -1 and split['test'][0]['body_label'] == -1
     assert split['train'][0]['label'] == 9 and split['train'][0]['body_label'] == 1
     assert split['train'][0]['keypoint'].shape == (1, 6, 133, 2)
+    # each clip's video, relative to the video root (the RGB stream's data_prefix)
+    assert split['train'][0]['video'] == 'train/0078_01_0005.mp4'
+    assert split['val'][0]['video'] == '0030_01_0002.mp4'
     assert meta['pose_backend'] == 'mediapipe' and meta['dataset'] == 'MA-52'
     assert json.loads((tmp_path / 'ma52_poses_parts' / 'settings.json').read_text())[
         'backend'] == 'mediapipe'

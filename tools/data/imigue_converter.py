@@ -6,11 +6,13 @@
 RAW holds one folder per video id with OpenPose's ``<video>_<frame:012d>_keypoints.json``
 (BODY_25 + face 70 + hands 2 x 21 = 137 keypoints, layout ``openpose_137``). Each labelled
 micro-gesture becomes a clip of frames ``start_frame..end_frame`` (inclusive; the CSV's
-frame numbers are the JSON frame numbers). Classes: CSV ids 1-31 -> labels 0-30, 99 (not a
-listed micro-gesture) -> 31, the usual 32-class protocol. Split: cross-subject, 37 training /
-35 test subjects, the ids listed in the official protocol (``evaluation_protocol.pdf``,
-section 1): 13,935 / 4,563 clips of the 18,498 in ``labels_20200831.csv`` (the PDF says
-13,936 training samples; the CSV has one sample fewer in total).
+frame numbers are the JSON frame numbers; each clip's ``video`` (``--video-template``) and
+``video_frame_offset`` = start frame let the RGB stream read the same frames). Classes: CSV
+ids 1-31 -> labels 0-30, 99 (not a listed micro-gesture) -> 31, the usual 32-class protocol.
+Split: cross-subject, 37 training / 35 test subjects, the ids listed in the official protocol
+(``evaluation_protocol.pdf``, section 1): 13,935 / 4,563 clips of the 18,498 in
+``labels_20200831.csv`` (the PDF says 13,936 training samples; the CSV has one sample fewer in
+total).
 
 Frames with several people keep the one with the largest summed BODY_25 confidence (the
 subject faces the camera, reporters behind are small and blurred). A missing JSON frame or a
@@ -43,6 +45,7 @@ TEST_SUBJECTS = (1, 3, 7, 8, 11, 16, 19, 24, 26, 27, 32, 33, 34, 37, 40, 45, 49,
 OTHER_CLASS_ID = 99
 NUM_CLASSES = 32
 CLASSES = tuple(f'MG{i}' for i in range(1, 32)) + ('non-MG (99)',)
+VIDEO_TEMPLATE = '{video_id}.mp4'  # a video id's file under the video root (RGB stream)
 FRAME_RE = re.compile(r'_(\d+)_keypoints\.json$')
 
 
@@ -118,10 +121,11 @@ def index_frames(folder: str) -> Dict[int, str]:
     return frames
 
 
-def convert_video(args: Tuple[str, List[dict], Optional[Tuple[int, int]], float]
+def convert_video(args: Tuple[str, List[dict], Optional[Tuple[int, int]], float, str]
                   ) -> Tuple[List[dict], List[str]]:
-    """Clips of one video and the problems found; ``args = (folder, segments, shape, fps)``."""
-    folder, segments, img_shape, fps = args
+    """Clips of one video and the problems found;
+    ``args = (folder, segments, shape, fps, video_template)``."""
+    folder, segments, img_shape, fps, video_template = args
     if not osp.isdir(folder):
         return [], [f'{folder}: no OpenPose folder for this video (skipped '
                     f'{len(segments)} segments)']
@@ -145,7 +149,9 @@ def convert_video(args: Tuple[str, List[dict], Optional[Tuple[int, int]], float]
                     total_frames=len(span), fps=fps, keypoint=data[None, ..., :2].copy(),
                     keypoint_score=data[None, ..., 2].copy(), video_id=seg['video_id'],
                     subject_id=seg['subject_id'], class_id_raw=seg['class'],
-                    start_frame=seg['start_frame'], end_frame=seg['end_frame'])
+                    start_frame=seg['start_frame'], end_frame=seg['end_frame'],
+                    video=video_template.format(video_id=seg['video_id']),
+                    video_frame_offset=seg['start_frame'])
         if img_shape is not None:
             clip['img_shape'] = clip['original_shape'] = tuple(img_shape)
         clips.append(clip)
@@ -153,8 +159,8 @@ def convert_video(args: Tuple[str, List[dict], Optional[Tuple[int, int]], float]
 
 
 def convert(json_root: str, labels: str, out: str, videos: Optional[List[int]] = None,
-            workers: int = 1, img_shape: Optional[Tuple[int, int]] = None, fps: float = 25.0
-            ) -> List[str]:
+            workers: int = 1, img_shape: Optional[Tuple[int, int]] = None, fps: float = 25.0,
+            video_template: str = VIDEO_TEMPLATE) -> List[str]:
     """Write ``out``; returns the problems found (missing folders or frames, empty clips)."""
     by_video = read_labels(labels)
     if videos:
@@ -162,7 +168,7 @@ def convert(json_root: str, labels: str, out: str, videos: Optional[List[int]] =
         if unknown:
             raise ValueError(f'{labels}: no labelled segments for video ids {unknown}')
         by_video = {v: by_video[v] for v in videos}
-    jobs = [(osp.join(json_root, str(v)), segs, img_shape, fps)
+    jobs = [(osp.join(json_root, str(v)), segs, img_shape, fps, video_template)
             for v, segs in sorted(by_video.items())]
     if workers > 1:
         with get_context('spawn').Pool(workers) as pool:
@@ -191,13 +197,16 @@ def parse_args(argv=None):
     p.add_argument('--img-shape', type=int, nargs=2, metavar=('H', 'W'),
                    help='frame size to store as img_shape (OpenPose JSON does not record it)')
     p.add_argument('--fps', type=float, default=25.0)
+    p.add_argument('--video-template', default=VIDEO_TEMPLATE,
+                   help='file of a video id under the video root, stored as each clip\'s '
+                   '"video" for the RGB stream (default: %(default)s)')
     return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     problems = convert(args.json_root, args.labels, args.out, args.videos, args.workers,
-                       args.img_shape, args.fps)
+                       args.img_shape, args.fps, args.video_template)
     for problem in problems[:50]:
         print('WARNING', problem)
     if len(problems) > 50:

@@ -11,7 +11,9 @@ present are used. A video is looked for at ``VIDEO_ROOT/<name>`` and ``VIDEO_ROO
 <name>``. Poses are extracted with ``mdn.pose`` (resumable, failures reported), or taken from an
 annotation file that ``tools/extract_pose.py`` already wrote (``--pose-ann``). Each clip gets
 ``label`` (52 actions) and ``body_label`` (7 body-level groups, the official mapping of
-``mdn.evaluation.functional.ma52_fine_to_coarse``); the file gets ``split`` and ``classes``.
+``mdn.evaluation.functional.ma52_fine_to_coarse``) and ``video`` (its video relative to the
+video root, for the RGB stream: ``data_prefix=dict(video=ROOT)`` in an RGB config); the file
+gets ``split`` and ``classes``.
 """
 import argparse
 import os.path as osp
@@ -87,9 +89,19 @@ def build_items(video_root: str, lists: Dict[str, List[Tuple[str, int]]]
     return items, split
 
 
-def add_labels(annotations: List[dict], lists: Dict[str, List[Tuple[str, int]]]
+def video_field(video_root: Optional[str], split: str, name: str) -> str:
+    """The clip's video relative to the video root (the RGB stream reads it): where it was
+    found under ``video_root``, else the list's file name."""
+    if video_root:
+        return osp.relpath(locate(video_root, split, name), video_root)
+    return name
+
+
+def add_labels(annotations: List[dict], lists: Dict[str, List[Tuple[str, int]]],
+               video_root: Optional[str] = None
                ) -> Tuple[List[dict], Dict[str, List[str]], List[str]]:
-    """Set ``label`` / ``body_label`` from the lists; keep clips in list order; report missing."""
+    """Set ``label`` / ``body_label`` from the lists and ``video`` (relative to the video
+    root); keep clips in list order; report missing."""
     by_name = {a['frame_dir']: a for a in annotations}
     mapping = ma52_fine_to_coarse()
     clips, split, missing = [], {}, []
@@ -102,14 +114,16 @@ def add_labels(annotations: List[dict], lists: Dict[str, List[Tuple[str, int]]]
                 continue
             clip = dict(by_name[stem], label=int(label),
                         body_label=int(mapping[label]) if label >= 0 else -1)
+            clip.setdefault('video', video_field(video_root, name, video))
             clips.append(clip)
             split[name].append(stem)
     return clips, split, missing
 
 
-def finish(pose_file: str, out: str, lists, classes) -> List[str]:
+def finish(pose_file: str, out: str, lists, classes, video_root: Optional[str] = None
+           ) -> List[str]:
     annotations, meta = annotation_io.load_pickle_annotations(pose_file)
-    clips, split, missing = add_labels(annotations, lists)
+    clips, split, missing = add_labels(annotations, lists, video_root)
     if not clips:
         raise RuntimeError(f'{pose_file}: none of the listed MA-52 videos has poses')
     meta.update(classes=classes or tuple(str(i) for i in range(NUM_CLASSES)),
@@ -161,7 +175,7 @@ def convert(argv=None) -> int:
             return 1
     elif extract_argv:
         raise SystemExit(f'unknown arguments with --pose-ann: {extract_argv}')
-    missing = finish(pose_file, args.out, lists, classes)
+    missing = finish(pose_file, args.out, lists, classes, args.video_root)
     if missing:
         print(f'{len(missing)} listed videos have no poses, e.g. {missing[:5]}')
     print(f'written: {args.out} ({", ".join(f"{k}: {len(v)}" for k, v in lists.items())} '

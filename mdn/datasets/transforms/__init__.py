@@ -3,7 +3,11 @@ from .augment import JointDropout, RandomAffine2D, RandomFlip, RandomRotate3D
 from .features import GenSkeletonFeatures
 from .formatting import PackMicroActionInputs
 from .normalize import AlignYaw, NormalizeSkeleton
+from .rgb import (DecodeVideoFrames, EntityBoxes, FramesFlip, FramesResizeCrop,
+                  PackRGBPoseInputs)
 from .sampling import UniformSampleFrames
 
 __all__ = ['NormalizeSkeleton', 'AlignYaw', 'UniformSampleFrames', 'RandomAffine2D', 'RandomFlip',
            'RandomRotate3D', 'JointDropout', 'GenSkeletonFeatures', 'PackMicroActionInputs']
+__all__ += ['EntityBoxes', 'DecodeVideoFrames', 'FramesResizeCrop', 'FramesFlip',
+            'PackRGBPoseInputs']

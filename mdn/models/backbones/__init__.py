@@ -1,4 +1,5 @@
-"""Backbones of the baselines Micro-DualNet is compared with."""
+"""Backbones: the baselines Micro-DualNet is compared with, and the RGB stream's ResNet-TSM."""
+from .resnet_tsm import ResNetTSM
 from .stgcn import STGCN
 
-__all__ = ['STGCN']
+__all__ = ['STGCN', 'ResNetTSM']

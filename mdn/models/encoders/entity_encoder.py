@@ -1,9 +1,9 @@
 """Entity encoder: keypoints -> one token per anatomical entity per frame (the pose analogue
 of the paper's Spatial Entity Module)."""
-import math
 from typing import Optional
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mdn.layouts import get_layout
@@ -61,6 +61,8 @@ class EntityEncoder(nn.Module):
         self.in_channels, self.embed_dim, self.max_frames = C, D, max_frames
         self.register_buffer('entity_mask', torch.from_numpy(self.partition.mask),
                              persistent=False)
+        # the same as bool, so the forward does not recompute ``mask > 0`` every step
+        self.register_buffer('entity_keep', self.entity_mask > 0, persistent=False)
         self.joint_proj = nn.Linear(C, D)
         self.joint_embed = nn.Parameter(torch.zeros(V, D))
         self.graph_stem = (EntityGraphStem(self.layout, self.partition, C, D, graph_blocks,
@@ -117,12 +119,18 @@ class EntityEncoder(nn.Module):
         if self.graph_stem is not None:
             h = h + self.graph_stem(x, present)
         h = torch.nn.functional.gelu(h)  # [B,T,V,D]
-        logits = torch.einsum('btvd,kd->btkv', h, self.entity_query) / math.sqrt(self.embed_dim)
-        keep = (mask > 0) & present[:, :, None, :]  # [B,T,K,V]
-        keep = keep | ~keep.any(-1, keepdim=True) & (mask > 0)  # none present: all of entity
-        attn = logits.masked_fill(~keep, float('-inf')).softmax(-1)
-        # attention rows sum to 1, so value(attn @ h) == attn @ value(h): map K, not V, tokens
-        pooled = self.joint_value(torch.einsum('btkv,btvd->btkd', attn, h))
+        K, D = self.num_entities, self.embed_dim
+        keep = self.entity_keep & present[:, :, None, :]  # [B,T,K,V]
+        keep = keep | ~keep.any(-1, keepdim=True) & self.entity_keep  # none present: all
+        # attention pooling, all entities and frames in one fused SDPA call: per frame, K
+        # queries (one per entity) over the V joint features, masked to the entity's present
+        # joints; scale 1/sqrt(D). Rows sum to 1, so value(attn @ h) == attn @ value(h): the
+        # value map runs on K, not V, tokens.
+        joints = h.reshape(B * T, 1, V, D)
+        pooled = F.scaled_dot_product_attention(
+            self.entity_query.expand(B * T, 1, K, D), joints, joints,
+            attn_mask=keep.reshape(B * T, 1, K, V))
+        pooled = self.joint_value(pooled.view(B, T, K, D))
         weight = self.entity_linear * mask[:, :, None, None]
         config = torch.einsum('btvc,kvcd->btkd', x, weight) + self.entity_bias
         tokens = self.norm(pooled + config)

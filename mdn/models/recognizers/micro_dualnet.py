@@ -18,13 +18,15 @@ from mdn.layouts import get_layout
 from mdn.registry import MODELS
 from mdn.structures import MicroActionDataSample
 
+from .compiled_core import CompiledCoreMixin, CompileSpec
+
 PATHS = ('dual', 'st', 'ts')
 FUSIONS = ('route', 'mean')
 INPUT_NORMS = (None, 'batch')
 
 
 @MODELS.register_module()
-class MicroDualNet(BaseModel):
+class MicroDualNet(CompiledCoreMixin, BaseModel):
     """The recogniser; sub-module configs get the shared sizes filled in, so configs name
     each size once.
 
@@ -41,6 +43,9 @@ class MicroDualNet(BaseModel):
         encoder / path / router / mac_loss / head / global_stream: sub-module configs;
             ``global_stream=None`` switches the global stream off; ``mac_loss=None`` or
             ``loss_weight=0`` drops MAC.
+        compile_cfg: ``torch.compile`` of the tensor core (forward + losses in training,
+            forward in inference; see :mod:`.compiled_core`): False (default, eager), True,
+            a mode name ('reduce-overhead' captures CUDA graphs) or a dict of arguments.
     """
 
     def __init__(self, layout: str, num_classes: int, entity_set='body6', in_channels: int = 3,
@@ -49,10 +54,12 @@ class MicroDualNet(BaseModel):
                  encoder: Optional[dict] = None, path: Optional[dict] = None,
                  router: Optional[dict] = None, mac_loss: Optional[dict] = None,
                  head: Optional[dict] = None, global_stream: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
+                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None,
+                 compile_cfg: CompileSpec = False):
         if data_preprocessor is None:
             data_preprocessor = dict(type='MicroActionDataPreprocessor')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.set_compile(compile_cfg)
         if paths not in PATHS:
             raise ValueError(f'paths must be one of {PATHS}, got {paths!r}')
         if fusion not in FUSIONS:
@@ -134,20 +141,39 @@ class MicroDualNet(BaseModel):
     def forward(self, inputs: Tensor, data_samples: Optional[List] = None,
                 mode: str = 'tensor') -> Union[Dict[str, Tensor], List, Tensor]:
         """``inputs [B, N, T, V, C]``; mode 'loss' | 'predict' | 'tensor' (logits [B, cls])."""
+        if mode not in ('loss', 'predict', 'tensor'):
+            raise ValueError(f'invalid mode {mode!r}; use loss, predict or tensor')
         self._check_layout(data_samples)
-        out = self.extract_feat(inputs)
-        B, N = inputs.shape[0], (inputs.shape[1] if inputs.dim() == 5 else 1)
-        logits = out['logits'].view(B, N, -1)
+        if mode == 'loss':
+            labels = torch.cat([s.gt_label for s in data_samples]).to(inputs.device)
+            return self._core('_loss_core')(inputs, labels)
+        logits, weights = self._core('_infer_core')(inputs)
         if mode == 'tensor':
             return logits.mean(1)
-        if mode == 'loss':
-            return self._loss(logits.mean(1), out, data_samples)
-        if mode == 'predict':
-            return self._predict(logits, out['weights'], data_samples, B, N)
-        raise ValueError(f'invalid mode {mode!r}; use loss, predict or tensor')
+        B, N = logits.shape[:2]
+        return self._predict(logits, weights, data_samples, B, N)
+
+    def _infer_core(self, inputs: Tensor) -> 'tuple[Tensor, Tensor]':
+        """``inputs [B, N, T, V, C]`` -> logits ``[B, N, classes]``, routing weights
+        ``[B*N, K, 2]`` (``[B*N, T, K, 2]`` per frame): the tensor work of inference."""
+        out = self.extract_feat(inputs)
+        B, N = inputs.shape[0], (inputs.shape[1] if inputs.dim() == 5 else 1)
+        return out['logits'].view(B, N, -1), out['weights']
+
+    def _loss_core(self, inputs: Tensor, labels: Tensor) -> Dict[str, Tensor]:
+        """``inputs [B, N, T, V, C]``, ``labels [B]`` -> the loss dict: the tensor work of
+        a training step (compiled as one graph with ``compile_cfg``)."""
+        out = self.extract_feat(inputs)
+        B, N = inputs.shape[0], (inputs.shape[1] if inputs.dim() == 5 else 1)
+        return self._losses(out['logits'].view(B, N, -1).mean(1), out, labels)
 
     def _loss(self, logits: Tensor, out: dict, data_samples) -> Dict[str, Tensor]:
+        """The loss dict from the data samples' labels (subclasses' eager forward)."""
         labels = torch.cat([s.gt_label for s in data_samples]).to(logits.device)
+        return self._losses(logits, out, labels)
+
+    def _losses(self, logits: Tensor, out: dict, labels: Tensor) -> Dict[str, Tensor]:
+        """``logits [B, classes]``, ``labels [B]`` -> CE (+ MAC) and logged statistics."""
         losses = dict(loss_cls=self.head.loss(logits, labels))
         if self.mac_loss is not None:
             losses['loss_mac'] = self.mac_loss(out['x_st'], out['x_ts'])

@@ -15,11 +15,12 @@ from mdn.layouts import get_layout
 from mdn.registry import MODELS
 from mdn.structures import MicroActionDataSample
 
+from .compiled_core import CompiledCoreMixin, CompileSpec
 from .micro_dualnet import _with
 
 
 @MODELS.register_module()
-class SkeletonGCN(BaseModel):
+class SkeletonGCN(CompiledCoreMixin, BaseModel):
     """Backbone + linear head; sizes are named once here and filled into the sub-configs.
 
     Args:
@@ -27,14 +28,17 @@ class SkeletonGCN(BaseModel):
         num_classes: classes of the head; in_channels: C per joint.
         backbone: backbone config (default ``STGCN``); head: head config (default
             ``GCNClsHead``).
+        compile_cfg: ``torch.compile`` of the tensor core, as in :class:`.MicroDualNet`.
     """
 
     def __init__(self, layout: str, num_classes: int, in_channels: int = 3,
                  backbone: Optional[dict] = None, head: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
+                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None,
+                 compile_cfg: CompileSpec = False):
         if data_preprocessor is None:
             data_preprocessor = dict(type='MicroActionDataPreprocessor')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.set_compile(compile_cfg)
         self.layout = get_layout(layout)
         self.backbone = MODELS.build(_with(backbone or dict(type='STGCN'), layout=layout,
                                            in_channels=in_channels))
@@ -52,18 +56,20 @@ class SkeletonGCN(BaseModel):
     def forward(self, inputs: Tensor, data_samples: Optional[List] = None,
                 mode: str = 'tensor') -> Union[Dict[str, Tensor], List, Tensor]:
         """``inputs [B, N, T, V, C]``; mode 'loss' | 'predict' | 'tensor' (logits [B, cls])."""
+        if mode not in ('loss', 'predict', 'tensor'):
+            raise ValueError(f'invalid mode {mode!r}; use loss, predict or tensor')
         self._check_layout(data_samples)
-        logits = self.extract_feat(inputs)
+        if mode == 'loss':
+            labels = torch.cat([s.gt_label for s in data_samples]).to(inputs.device)
+            return self._core('_loss_core')(inputs, labels)
+        logits = self._core('extract_feat')(inputs)
         if mode == 'tensor':
             return logits.mean(1)
-        if mode == 'loss':
-            return self._loss(logits.mean(1), data_samples)
-        if mode == 'predict':
-            return self._predict(logits, data_samples)
-        raise ValueError(f'invalid mode {mode!r}; use loss, predict or tensor')
+        return self._predict(logits, data_samples)
 
-    def _loss(self, logits: Tensor, data_samples) -> Dict[str, Tensor]:
-        labels = torch.cat([s.gt_label for s in data_samples]).to(logits.device)
+    def _loss_core(self, inputs: Tensor, labels: Tensor) -> Dict[str, Tensor]:
+        """``inputs [B, N, T, V, C]``, ``labels [B]`` -> the loss dict (one compiled graph)."""
+        logits = self.extract_feat(inputs).mean(1)
         losses = dict(loss_cls=self.head.loss(logits, labels))
         with torch.no_grad():
             losses['acc'] = (logits.argmax(-1) == labels).float().mean()

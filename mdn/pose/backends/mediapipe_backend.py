@@ -36,6 +36,7 @@ class MediaPipeBackend(PoseBackend):
     """
 
     name = 'mediapipe'
+    thread_safe = True  # each process_video call builds its own graph
 
     def __init__(self, model_complexity: int = 1, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5, refine_face_landmarks: bool = False):
