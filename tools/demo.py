@@ -34,7 +34,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 
 from mmengine.config import DictAction  # noqa: E402
 
-from mdn.apis.cli import run_cli  # noqa: E402
+from mdn.apis.cli import add_window_arguments, run_cli  # noqa: E402
 from mdn.apis.recording import (DEFAULT_POSE_FPS, DEFAULT_POSE_WORKERS,  # noqa: E402,F401
                                 TimelineOptions, class_ids, frame_captions, read_reference,
                                 run_recording, write_csv, write_windows)
@@ -47,15 +47,7 @@ def parse_args(argv=None):
     p.add_argument('config')
     p.add_argument('checkpoint', help='path or URL')
     p.add_argument('--out', required=True, help='output folder')
-    p.add_argument('--window', type=float, default=2.0, help='window length, seconds')
-    p.add_argument('--stride', type=float, default=0.5, help='window step, seconds')
-    p.add_argument('--threshold', type=float, default=0.5,
-                   help='top score a window needs to count as a micro-action')
-    p.add_argument('--min-duration', type=float, default=0.5, help='shortest segment, s')
-    p.add_argument('--max-gap', type=float, default=0.5,
-                   help='join same-label segments separated by at most this many seconds')
-    p.add_argument('--background', nargs='+', default=[],
-                   help='class names (or ids) that mean "no micro-action"')
+    add_window_arguments(p)
     p.add_argument('--topk', type=int, default=3, help='scores per window in windows.csv')
     p.add_argument('--batch-size', type=int, default=64,
                    help='clips per forward pass (bounds memory; a window of a k-clip test '

@@ -27,7 +27,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
-from mdn.apis.cli import CfgOptionsAction, run_cli  # noqa: E402
+from mdn.apis.cli import CfgOptionsAction, add_window_arguments, run_cli  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -47,15 +47,7 @@ def parse_args(argv=None):
     p.add_argument('--pose-stride', type=int,
                    help='run the pose model on every n-th frame (overrides --pose-fps; 1 = '
                    'every frame)')
-    p.add_argument('--window', type=float, default=2.0, help='window length, seconds')
-    p.add_argument('--stride', type=float, default=0.5, help='window step, seconds')
-    p.add_argument('--threshold', type=float, default=0.5,
-                   help='top score a window needs to count as a micro-action')
-    p.add_argument('--min-duration', type=float, default=0.5, help='shortest segment, s')
-    p.add_argument('--max-gap', type=float, default=0.5,
-                   help='join same-label segments separated by at most this many seconds')
-    p.add_argument('--background', nargs='+', default=[],
-                   help='class names (or ids) that mean "no micro-action"')
+    add_window_arguments(p)
     p.add_argument('--max-seconds', type=float,
                    help='stop after this many seconds of the source')
     p.add_argument('--snapshot', help='save the last view (skeleton + timeline) as a PNG')

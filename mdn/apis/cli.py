@@ -89,3 +89,17 @@ def check_output_file(path: str, flag: str) -> None:
         problem = 'the file exists and is not writable'
     if problem:
         raise UsageError(f'{flag} {path}: {problem}')
+
+
+def add_window_arguments(p: argparse.ArgumentParser) -> None:
+    """The sliding-window and segment flags, one definition for tools/demo.py and tools/live.py
+    (and through the demo's, tools/cohort.py): the same words mean the same settings."""
+    p.add_argument('--window', type=float, default=2.0, help='window length, seconds')
+    p.add_argument('--stride', type=float, default=0.5, help='window step, seconds')
+    p.add_argument('--threshold', type=float, default=0.5,
+                   help='top score a window needs to count as a micro-action')
+    p.add_argument('--min-duration', type=float, default=0.5, help='shortest segment, s')
+    p.add_argument('--max-gap', type=float, default=0.5,
+                   help='join same-label segments separated by at most this many seconds')
+    p.add_argument('--background', nargs='+', default=[],
+                   help='class names (or ids) that mean "no micro-action"')

@@ -33,6 +33,8 @@ from tqdm import tqdm
 
 from mdn.utils.io import atomic_write
 
+from .recording import write_csv
+
 DONE_MARKER = '.cohort_done.json'
 SKELETON_EXTS = ('.npz', '.pkl', '.pickle')
 REQUIRED_COLUMNS = ('path', 'subject', 'group')
@@ -480,16 +482,6 @@ def _std(values: Sequence[float]) -> Optional[float]:
 
 def _blank(value):
     return '' if value is None else value
-
-
-def write_csv(path: str, header: Sequence[str], rows: Sequence[Sequence]) -> str:
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator='\n')
-    writer.writerow(header)
-    writer.writerows(rows)
-    with atomic_write(path, 'w') as f:
-        f.write(text.getvalue())
-    return path
 
 
 def write_outputs(out: str, recordings: Sequence[Recording], failed: Dict[str, str],
