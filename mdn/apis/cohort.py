@@ -17,7 +17,6 @@ uninterrupted one.
 import contextlib
 import csv
 import hashlib
-import importlib.util
 import io
 import json
 import math
@@ -115,50 +114,29 @@ def _read_csv(path: str) -> List[Recording]:
 
 
 # --------------------------------------------------------------------------- processing
-_DEMO: Dict[str, Any] = {}  # the loaded tools/demo.py and the model of this process
-
-
-def demo_tool():
-    """``tools/demo.py`` of this checkout as a module: its command line is the cohort's
-    interface to the timeline pipeline (so a cohort folder is exactly what the demo writes)."""
-    if 'module' in _DEMO:
-        return _DEMO['module']
-    path = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools',
-                    'demo.py')
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path}: tools/demo.py not found; the cohort runs the demo '
-                                'pipeline of an mdn checkout')
-    spec = importlib.util.spec_from_file_location('mdn_tools_demo', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    _DEMO['module'] = module
-    return module
+_MODEL: Dict[str, Any] = {}  # the model of this process, reused across its recordings
 
 
 def run_demo(argv: Sequence[str]) -> dict:
-    """``tools/demo.py ARGV`` in this process, with the model built once per process and
-    reused (``mdn.apis.recording.run_recording(model=...)``): a study of many short
-    recordings does not pay the model's start-up for each. Returns the segments.json report."""
-    tool = demo_tool()
-    try:
-        from .recording import run_recording
-    except ImportError:  # an older pipeline without the reusable function
-        run_recording = None
-    if run_recording is None or not hasattr(tool, 'timeline_options'):
-        return tool.main(list(argv))
-    args = tool.parse_args(list(argv))
+    """``tools/demo.py ARGV`` in this process (the demo's own parser, ``mdn.apis.demo_cli``),
+    with the model built once per process and reused (``run_recording(model=...)``): a study of
+    many short recordings does not pay the model's start-up for each. Returns the
+    segments.json report."""
+    from .demo_cli import parse_args, timeline_options
+    from .recording import run_recording
+    args = parse_args(list(argv))
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
     key = json.dumps([args.config, args.checkpoint, args.device, args.cfg_options],
                      sort_keys=True, default=str)
-    if _DEMO.get('model_key') != key:
+    if _MODEL.get('key') != key:
         from .inference import init_recognizer
-        _DEMO['model'] = init_recognizer(args.config, args.checkpoint, args.device,
-                                         args.cfg_options)
-        _DEMO['model_key'] = key
-    return run_recording(args.input, args.out, model=_DEMO['model'], config=args.config,
-                         checkpoint=args.checkpoint, options=tool.timeline_options(args),
+        _MODEL['model'] = init_recognizer(args.config, args.checkpoint, args.device,
+                                          args.cfg_options)
+        _MODEL['key'] = key
+    return run_recording(args.input, args.out, model=_MODEL['model'], config=args.config,
+                         checkpoint=args.checkpoint, options=timeline_options(args),
                          device=args.device, progress=False)
 
 
@@ -338,11 +316,11 @@ def run_cohort(recordings: Sequence[Recording], config: str, checkpoint: str, ou
 
 def _check_demo_args(config: str, checkpoint: str, demo_args: Sequence[str]) -> None:
     """Parse the demo options once here: a typo fails now, not once per recording."""
-    tool = demo_tool()
+    from .demo_cli import parse_args
     stderr = io.StringIO()
     try:
         with contextlib.redirect_stderr(stderr):
-            tool.parse_args(['input.mp4', config, checkpoint, '--out', 'x', *demo_args])
+            parse_args(['input.mp4', config, checkpoint, '--out', 'x', *demo_args])
     except SystemExit:
         message = stderr.getvalue().strip().splitlines()
         raise ValueError(f'demo options {list(demo_args)}: '
