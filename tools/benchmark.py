@@ -24,8 +24,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 
 from mdn.apis.benchmark import (BenchmarkSettings, benchmark, count_step_ops,  # noqa: E402
                                 format_report)
-from mdn.apis.config import AMP_DTYPES  # noqa: E402
-from mdn.models.recognizers.compiled_core import COMPILE_MODES  # noqa: E402
+from mdn.apis.cli import add_amp_arguments, add_compile_argument  # noqa: E402
 from mdn.utils.io import atomic_write  # noqa: E402
 
 
@@ -44,14 +43,8 @@ def parse_args(argv=None):
     parser.add_argument('--repeats', type=int, default=5, help='timed calls (median reported)')
     parser.add_argument('--warmup', type=int, default=1, help='untimed calls first')
     parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
-    parser.add_argument('--amp', action='store_true',
-                        help='CUDA mixed precision: autocast / AmpOptimWrapper, bf16 where the '
-                        'GPU supports it, else fp16')
-    parser.add_argument('--amp-dtype', choices=AMP_DTYPES, default='auto',
-                        help='autocast dtype for --amp (default: auto)')
-    parser.add_argument('--compile', nargs='?', const='default', choices=COMPILE_MODES,
-                        metavar='MODE', help='torch.compile each model\'s tensor core (MODE: '
-                        f'{", ".join(COMPILE_MODES)}; default mode if no MODE)')
+    add_amp_arguments(parser)
+    add_compile_argument(parser, "each model's tensor core; default mode if no MODE")
     parser.add_argument('--count-ops', action='store_true',
                         help='count ops per training step and per batch-1 inference '
                         '(torch.profiler) instead of timing')

@@ -17,13 +17,12 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 
 from mmengine.runner import Runner  # noqa: E402
 
-from mdn.apis.cli import (CfgOptionsAction, check_output_file, check_work_dir,  # noqa: E402
-                          run_cli)
+from mdn.apis.cli import (CfgOptionsAction, add_compile_argument,  # noqa: E402
+                          check_output_file, check_work_dir, run_cli)
 
 from mdn.apis.checkpoint import check_checkpoint_matches  # noqa: E402
 from mdn.apis.config import (apply_compile, apply_gpu_recipe, check_config,  # noqa: E402
                              init_cpu_distributed, load_config)
-from mdn.models.recognizers.compiled_core import COMPILE_MODES  # noqa: E402
 from mdn.utils.io import atomic_write  # noqa: E402
 
 
@@ -34,10 +33,7 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir')
     parser.add_argument('--out-json', help='write the metrics dict as JSON here')
     parser.add_argument('--dump', help='write per-clip predictions (.pkl) here')
-    parser.add_argument('--compile', nargs='?', const='default', choices=COMPILE_MODES,
-                        metavar='MODE', help='torch.compile the model (MODE: '
-                        f'{", ".join(COMPILE_MODES)}; default: the config\'s "compile" key, '
-                        'False)')
+    add_compile_argument(parser)
     parser.add_argument('--gpu', action='store_true',
                         help='GPU data recipe: loader workers, pinned memory, cuDNN autotuning')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)

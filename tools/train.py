@@ -25,10 +25,10 @@ from mmengine.runner import Runner  # noqa: E402
 
 from mdn.apis.checkpoint import (CheckpointMismatchError, check_checkpoint_matches,  # noqa: E402
                                  load_checkpoint_file)
-from mdn.apis.cli import CfgOptionsAction, UsageError, check_work_dir, run_cli  # noqa: E402
-from mdn.apis.config import (AMP_DTYPES, apply_compile, apply_gpu_recipe,  # noqa: E402
-                             check_config, enable_amp, init_cpu_distributed, load_config)
-from mdn.models.recognizers.compiled_core import COMPILE_MODES  # noqa: E402
+from mdn.apis.cli import (CfgOptionsAction, UsageError, add_amp_arguments,  # noqa: E402
+                          add_compile_argument, check_work_dir, run_cli)
+from mdn.apis.config import (apply_compile, apply_gpu_recipe, check_config,  # noqa: E402
+                             enable_amp, init_cpu_distributed, load_config)
 from mdn.utils.work_dir_lock import work_dir_lock  # noqa: E402
 
 REMOTE = ('http://', 'https://', 's3://', 'open-mmlab://', 'torchvision://')
@@ -40,15 +40,8 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='where logs and checkpoints go')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CKPT, or from the latest checkpoint in work-dir')
-    parser.add_argument('--amp', action='store_true',
-                        help='mixed precision (CUDA only): bf16 where the GPU supports it, '
-                        'else fp16 with a dynamic loss scale')
-    parser.add_argument('--amp-dtype', choices=AMP_DTYPES, default='auto',
-                        help='autocast dtype for --amp (default: auto)')
-    parser.add_argument('--compile', nargs='?', const='default', choices=COMPILE_MODES,
-                        metavar='MODE', help='torch.compile the model (MODE: '
-                        f'{", ".join(COMPILE_MODES)}; default: the config\'s "compile" key, '
-                        'False)')
+    add_amp_arguments(parser)
+    add_compile_argument(parser)
     parser.add_argument('--gpu', action='store_true',
                         help='GPU data recipe: loader workers, pinned memory, drop_last, '
                         'cuDNN autotuning, fused AdamW (mdn.apis.config.apply_gpu_recipe)')

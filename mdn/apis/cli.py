@@ -12,7 +12,7 @@ from mmengine.config import DictAction
 from mdn.utils.work_dir_lock import WorkDirLockedError
 
 from .checkpoint import CheckpointMismatchError, unsafe_load_message
-from .config import ConfigError
+from .config import AMP_DTYPES, ConfigError
 
 
 class UsageError(ValueError):
@@ -103,3 +103,24 @@ def add_window_arguments(p: argparse.ArgumentParser) -> None:
                    help='join same-label segments separated by at most this many seconds')
     p.add_argument('--background', nargs='+', default=[],
                    help='class names (or ids) that mean "no micro-action"')
+
+
+CONFIG_COMPILE_HELP = 'default: the config\'s "compile" key, False'
+
+
+def add_compile_argument(p: argparse.ArgumentParser, default_help: str = CONFIG_COMPILE_HELP
+                         ) -> None:
+    """``--compile [MODE]``, one definition for train, test, benchmark and demo."""
+    from mdn.models.recognizers.compiled_core import COMPILE_MODES
+    p.add_argument('--compile', nargs='?', const='default', choices=COMPILE_MODES,
+                   metavar='MODE', help=f'torch.compile the model (MODE: '
+                   f'{", ".join(COMPILE_MODES)}; {default_help})')
+
+
+def add_amp_arguments(p: argparse.ArgumentParser) -> None:
+    """``--amp [--amp-dtype D]``, one definition for train and benchmark."""
+    p.add_argument('--amp', action='store_true',
+                   help='mixed precision (CUDA only): bf16 where the GPU supports it, '
+                   'else fp16 with a dynamic loss scale')
+    p.add_argument('--amp-dtype', choices=AMP_DTYPES, default='auto',
+                   help='autocast dtype for --amp (default: auto)')

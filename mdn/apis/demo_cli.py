@@ -4,7 +4,7 @@ import argparse
 
 from mmengine.config import DictAction
 
-from .cli import add_window_arguments
+from .cli import add_compile_argument, add_window_arguments
 from .recording import DEFAULT_POSE_FPS, DEFAULT_POSE_WORKERS, TimelineOptions
 
 DESCRIPTION = ('Micro-action timeline of a video or a skeleton file: which micro-actions, when, '
@@ -50,11 +50,7 @@ def parse_args(argv=None, description: str = DESCRIPTION,
                    help='longest side of the overlay frames, pixels')
     p.add_argument('--reference', help='known segments to draw on the timeline')
     p.add_argument('--device', default='cpu')
-    p.add_argument('--compile', nargs='?', const='default', metavar='MODE',
-                   choices=('default', 'reduce-overhead', 'max-autotune',
-                            'max-autotune-no-cudagraphs'),
-                   help='torch.compile the model (pays on long recordings, GPU: '
-                   'reduce-overhead)')
+    add_compile_argument(p, 'pays on long recordings; on a GPU: reduce-overhead')
     p.add_argument('--threads', type=int, help='torch threads')
     p.add_argument('--no-progress', action='store_true')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
