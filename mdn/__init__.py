@@ -1,8 +1,9 @@
-"""mdn: pose-based Micro-DualNet for micro-action recognition, built on MMEngine."""
-from .utils.checkpoint_compat import register_checkpoint_safe_globals
-from .version import __version__
+"""mdn: pose-based Micro-DualNet for micro-action recognition, built on MMEngine.
 
-# torch>=2.6 loads checkpoints with weights_only=True; allow MMEngine's own state objects.
-register_checkpoint_safe_globals()
+``import mdn`` is light (no torch, no MMEngine): the entry points that read checkpoints
+(``register_all_modules``, ``mdn.apis.checkpoint``) allow-list MMEngine's checkpoint types for
+``torch.load(weights_only=True)`` themselves (``mdn.utils.checkpoint_compat``).
+"""
+from .version import __version__
 
 __all__ = ['__version__']

@@ -140,3 +140,22 @@ def test_recognize_video_classifies_a_real_clip(checkpoint):
     assert skeleton.keypoint.shape[2] == 133 and skeleton.fps == pytest.approx(7.5, abs=0.3)
     assert result.scores.shape == (8,) and result.entity_weights.shape == (6, 2)
     assert result.label_name in model.dataset_meta['classes']
+
+
+def test_demo_starts_the_pose_stage_before_torch_is_imported():
+    """The demo parses its arguments and runs the whole pose stage (decoding, MediaPipe,
+    coverage) without torch or MMEngine's runner: those load on the main thread meanwhile, so
+    Python's start does not hold the pose stage back (docs/benchmarks.md, real-time factor)."""
+    import subprocess
+    probe = ("import sys; sys.path.insert(0, 'tools'); import demo; "
+             "args = demo.parse_args(['v.mp4', 'c.py', 'k.pth', '--out', 'o', "
+             "'--cfg-options', 'a=1']); "
+             "import mdn.pose.strided, mdn.pose.extract, mdn.pose.resample, mdn.pose.coverage; "
+             "import mdn.pose.backends.mediapipe_backend, mdn.apis.recording; "
+             "assert args.cfg_options == {'a': 1}, args.cfg_options; "
+             "print(sorted(m for m in ('torch', 'mmengine.runner', 'mmengine.dataset') "
+             "if m in sys.modules))")
+    out = subprocess.run([sys.executable, '-c', probe], capture_output=True, text=True,
+                         cwd=str(Path(__file__).resolve().parents[1]), timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == '[]', f'imported before the pose stage: {out.stdout}'

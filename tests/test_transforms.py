@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mdn.datasets.transforms import (GenSkeletonFeatures, JointDropout, NormalizeSkeleton,
+from mdn.datasets.transforms import (FlipTestClips, GenSkeletonFeatures, JointDropout, NormalizeSkeleton,
                                      PackMicroActionInputs, RandomAffine2D, RandomFlip,
                                      RandomRotate3D, UniformSampleFrames)
 from mdn.layouts import get_layout
@@ -59,6 +59,29 @@ def test_flip_swaps_left_and_right():
     np.testing.assert_allclose(out['keypoint'][0, :, 10, 0], -left_wrist[:, 0])
     np.testing.assert_allclose(out['keypoint'][0, :, 10, 1], left_wrist[:, 1])
     assert out['flipped']
+
+
+def test_flip_test_clips_appends_the_mirror_of_every_clip_and_packs_2n_clips():
+    c = NormalizeSkeleton()(clip(num_frames=20))
+    c['keypoint_score'][0, 3, 9] = 0  # a missing left wrist follows the joint to the right
+    c = UniformSampleFrames(clip_len=8, num_clips=2, test_mode=True)(c)
+    sampled = c['keypoint'].copy()
+    out = FlipTestClips()(c)
+    assert out['num_clips'] == 4 and out['keypoint'].shape == (1, 32, 17, 2)
+    np.testing.assert_array_equal(out['keypoint'][:, :16], sampled)
+    mirrored = out['keypoint'][:, 16:]
+    np.testing.assert_allclose(mirrored[0, :, 10, 0], -sampled[0, :, 9, 0])  # left -> right
+    np.testing.assert_allclose(mirrored[0, :, 0, 1], sampled[0, :, 0, 1])   # nose keeps y
+    np.testing.assert_array_equal(out['frame_inds'][:16], out['frame_inds'][16:])
+    assert out['missing'].shape == (1, 32, 17)
+    np.testing.assert_array_equal(out['missing'][0, 16:, 10], out['missing'][0, :16, 9])
+    packed = PackMicroActionInputs()(GenSkeletonFeatures(feats=('joint', 'motion'))(out))
+    assert tuple(packed['inputs'].shape) == (4, 8, 17, 4)
+
+
+def test_flip_test_clips_needs_sampled_clips():
+    with pytest.raises(KeyError, match='after UniformSampleFrames'):
+        FlipTestClips()(dict(clip(num_frames=4), frame_dir='clipA'))
 
 
 def test_affine_keeps_missing_joints_at_zero_and_moves_others():

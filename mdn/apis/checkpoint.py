@@ -6,9 +6,9 @@ from typing import Dict, Iterable, List, Optional
 import torch
 from torch import nn
 
+from mdn.utils.checkpoint_compat import register_checkpoint_safe_globals
 
-class CheckpointMismatchError(ValueError):
-    """The checkpoint was trained for another architecture or configuration."""
+from .cli_base import CheckpointMismatchError, unsafe_load_message  # noqa: F401 (re-exported)
 
 
 # Training-only state that may be in a checkpoint or not without changing the predictions:
@@ -17,26 +17,10 @@ class CheckpointMismatchError(ValueError):
 _TRAINING_ONLY_KEY = re.compile(r'(^|\.)loss\.class_weight$')
 
 
-def unsafe_load_message(path: str, err: BaseException) -> Optional[str]:
-    """A clear message for a file that ``torch.load(weights_only=True)`` refused: the offending
-    global for a checkpoint that asks for code, without PyTorch's advice to re-run with
-    ``weights_only=False`` (which would run it). None if ``err`` is not such a refusal."""
-    text = str(err)
-    if not isinstance(err, pickle.UnpicklingError) or 'weights only' not in text.lower():
-        return None
-    found = re.search(r'GLOBAL\s+([\w.]+)', text)
-    if found:
-        return (f'{path}: refused to load an unsafe checkpoint: it asks for the global '
-                f'"{found.group(1)}", which is not a weight type. Nothing from it was run; the '
-                'file may be malicious. Only use checkpoints from a source you trust.')
-    detail = re.search(r'(?:WeightsUnpickler error:\s*|\n\n)([^\n]+)', text.strip())
-    detail = f': {detail.group(1).strip()[:200]}' if detail else ''
-    return f'{path}: not a readable checkpoint (corrupt, or not a PyTorch checkpoint){detail}'
-
-
 def load_checkpoint_file(path: str) -> dict:
     """``torch.load`` with weights_only, with clear errors for missing/unsafe/corrupt files."""
-    try:  # mdn/__init__ allow-lists MMEngine's own checkpoint types
+    register_checkpoint_safe_globals()  # MMEngine's own checkpoint types
+    try:
         return torch.load(path, map_location='cpu')
     except FileNotFoundError:
         raise FileNotFoundError(f'checkpoint not found: {path}') from None

@@ -7,12 +7,10 @@ import sys
 import tempfile
 from typing import Callable
 
-from mmengine.config import DictAction
-
 from mdn.utils.work_dir_lock import WorkDirLockedError
 
-from .checkpoint import CheckpointMismatchError, unsafe_load_message
-from .config import AMP_DTYPES, ConfigError
+from .cli_base import (AMP_DTYPES, COMPILE_MODES, CheckpointMismatchError, ConfigError,
+                       unsafe_load_message)
 
 
 class UsageError(ValueError):
@@ -40,16 +38,20 @@ def run_cli(main: Callable[[], object]) -> int:
     return status if isinstance(status, int) and not isinstance(status, bool) else 0
 
 
-class CfgOptionsAction(DictAction):
-    """MMEngine's ``DictAction`` that refuses an item without ``=`` with a usage error
-    instead of a ``ValueError: not enough values to unpack`` traceback."""
+class CfgOptionsAction(argparse.Action):
+    """``--cfg-options KEY=VALUE ...`` parsed by MMEngine's ``DictAction`` (imported only when
+    the flag is given, so a command's start does not wait for MMEngine), refusing an item
+    without ``=`` with a usage error instead of a ``ValueError: not enough values to unpack``
+    traceback."""
 
     def __call__(self, parser, namespace, values, option_string=None):
+        from mmengine.config import DictAction
         for item in values or ():
             if '=' not in item or item.startswith('='):
                 raise argparse.ArgumentError(
                     self, f'"{item}" is not KEY=VALUE (e.g. train_cfg.max_epochs=2)')
-        super().__call__(parser, namespace, values, option_string)
+        DictAction(self.option_strings, self.dest, nargs=self.nargs)(
+            parser, namespace, values, option_string)
 
 
 def _nearest_existing(path: str) -> str:
@@ -111,7 +113,6 @@ CONFIG_COMPILE_HELP = 'default: the config\'s "compile" key, False'
 def add_compile_argument(p: argparse.ArgumentParser, default_help: str = CONFIG_COMPILE_HELP
                          ) -> None:
     """``--compile [MODE]``, one definition for train, test, benchmark and demo."""
-    from mdn.models.recognizers.compiled_core import COMPILE_MODES
     p.add_argument('--compile', nargs='?', const='default', choices=COMPILE_MODES,
                    metavar='MODE', help=f'torch.compile the model (MODE: '
                    f'{", ".join(COMPILE_MODES)}; {default_help})')

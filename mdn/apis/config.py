@@ -11,8 +11,7 @@ from mdn.layouts import ENTITY_SETS, get_layout
 from mdn.utils.setup_env import register_all_modules
 
 
-class ConfigError(ValueError):
-    """A config file that cannot be used, with the file and the problem in the message."""
+from .cli_base import AMP_DTYPES, ConfigError  # noqa: F401 (re-exported)
 
 
 def load_config(path: str, options: Optional[dict] = None) -> Config:
@@ -170,9 +169,6 @@ def check_config(cfg: Config, train: bool = True) -> None:
         epochs = cfg.get('train_cfg', {}).get('max_epochs', 1)
         if epochs is not None and epochs < 1:
             raise ConfigError(f'{name}: train_cfg.max_epochs must be >= 1, got {epochs}')
-
-
-AMP_DTYPES = ('auto', 'bfloat16', 'float16')
 
 
 def resolve_amp_dtype(dtype: str = 'auto') -> str:

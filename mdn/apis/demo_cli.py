@@ -2,9 +2,7 @@
 through the same parser, so a cohort's recording folder is exactly what the demo writes."""
 import argparse
 
-from mmengine.config import DictAction
-
-from .cli import add_compile_argument, add_window_arguments
+from .cli import CfgOptionsAction, add_compile_argument, add_window_arguments
 from .recording import DEFAULT_POSE_FPS, DEFAULT_POSE_WORKERS, TimelineOptions
 
 DESCRIPTION = ('Micro-action timeline of a video or a skeleton file: which micro-actions, when, '
@@ -53,7 +51,7 @@ def parse_args(argv=None, description: str = DESCRIPTION,
     add_compile_argument(p, 'pays on long recordings; on a GPU: reduce-overhead')
     p.add_argument('--threads', type=int, help='torch threads')
     p.add_argument('--no-progress', action='store_true')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction)
+    p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
     args = p.parse_args(argv)
     if args.topk < 1 or args.batch_size < 1:
         p.error('--topk and --batch-size must be >= 1')

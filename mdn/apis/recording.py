@@ -136,8 +136,6 @@ def _video_recording(video: str, options: TimelineOptions, entities, progress: b
     from mdn.pose.resample import fill_strided, stride_for_rate
     from mdn.pose.strided import extract_strided
     from mdn.pose.video import probe_video
-
-    from .inference import as_skeleton
     start = time.perf_counter()
     info = probe_video(video)
     stride = options.pose_stride or stride_for_rate(info.fps, options.pose_fps)
@@ -166,6 +164,7 @@ def _video_recording(video: str, options: TimelineOptions, entities, progress: b
     coverage = _coverage(pose.keypoint_score, LAYOUT, entities)
     total = max(result.num_frames, (pose.num_frames - 1) * stride + 1)
     keypoint, score = fill_strided(pose.keypoint, pose.keypoint_score, stride, total)
+    from .inference import as_skeleton  # torch: after the pose stage, which does not need it
     skeleton = as_skeleton(keypoint, score, info.fps, name=osp.splitext(osp.basename(video))[0],
                            layout=LAYOUT)
     skeleton.source, skeleton.img_shape = video, (info.height, info.width)
@@ -216,9 +215,8 @@ def _load_with_model(source: str, options: TimelineOptions, model, config, check
     The settings are checked against the model (background classes) before the input is
     waited for."""
     from mdn.pose.inputs import is_video
-
-    from .inference import entity_names, init_recognizer
     if model is not None or not is_video(source):
+        from .inference import entity_names, init_recognizer
         if model is None:
             model = init_recognizer(config, checkpoint, device, cfg_options)
         class_ids(options.background, model.dataset_meta['classes'])
@@ -234,7 +232,8 @@ def _load_with_model(source: str, options: TimelineOptions, model, config, check
 
     thread = threading.Thread(target=pose, daemon=True, name='mdn-pose-stage')
     thread.start()
-    try:
+    try:  # torch and MMEngine are imported here, while the pose stage runs
+        from .inference import entity_names, init_recognizer
         model = init_recognizer(config, checkpoint, device, cfg_options)
         class_ids(options.background, model.dataset_meta['classes'])
         import mdn.visualization  # noqa: F401  (matplotlib: while the pose stage runs)
@@ -270,8 +269,6 @@ def run_recording(source: str, out: str, model=None, config=None, checkpoint=Non
     layout than the checkpoint's.
     """
     from mdn.pose.video import VideoError
-
-    from .inference import entity_names, recognize_timeline
     options = options or TimelineOptions()
     start, cpu = time.perf_counter(), [_cpu_s()]
     try:
@@ -279,6 +276,7 @@ def run_recording(source: str, out: str, model=None, config=None, checkpoint=Non
                                             device, cfg_options, progress)
     except VideoError as err:  # a missing/corrupt video or one without a person: one line
         raise ValueError(str(err)) from None
+    from .inference import entity_names, recognize_timeline  # loaded by now
     classes = model.dataset_meta['classes']
     background = class_ids(options.background, classes)
     skeleton = recording.skeleton
@@ -473,14 +471,30 @@ def write_results(out: str, options: TimelineOptions, recording: Recording, mode
                               [['' if v is None else v for v in r.values()] for r in summary]),
         windows_csv=write_windows(osp.join(out, 'windows.csv'), windows, options.topk))
     reference = read_reference(options.reference, skeleton.fps) if options.reference else ()
-    files['timeline_png'] = plot_timeline(
-        osp.join(out, 'timeline.png'), windows, segments, options.threshold, reference,
-        background, title=f'{skeleton.name}: {len(segments)} micro-action segments')
-    if options.overlay != 'none':
-        overlay = write_overlay(out, options, recording, model, segments)
-        files['overlay_png'] = overlay[0]
-        if len(overlay) > 1:
-            files['overlay_mp4'] = overlay[1]
+    overlay: Dict[str, Any] = {}
+    thread = None
+    if options.overlay != 'none':  # OpenCV's drawing and encoding release the GIL: the
+        # overlay is written on its own thread while matplotlib draws the timeline
+        def draw_overlay() -> None:
+            try:
+                overlay['files'] = write_overlay(out, options, recording, model, segments)
+            except BaseException as err:  # re-raised on this thread
+                overlay['error'] = err
+        thread = threading.Thread(target=draw_overlay, daemon=True, name='mdn-overlay')
+        thread.start()
+    try:
+        files['timeline_png'] = plot_timeline(
+            osp.join(out, 'timeline.png'), windows, segments, options.threshold, reference,
+            background, title=f'{skeleton.name}: {len(segments)} micro-action segments')
+    finally:
+        if thread is not None:
+            thread.join()
+    if 'error' in overlay:
+        raise overlay['error']
+    if 'files' in overlay:
+        files['overlay_png'] = overlay['files'][0]
+        if len(overlay['files']) > 1:
+            files['overlay_mp4'] = overlay['files'][1]
     return files
 
 

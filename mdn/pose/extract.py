@@ -20,8 +20,6 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 import numpy as np
 from tqdm import tqdm
 
-from mdn.datasets.annotation_io import save_pickle_annotations
-
 from .backends import (LAYOUT, PoseBackend, build_backend, fetch_spec_weights,
                        max_people_problem)
 from .coverage import entity_coverage, format_coverage_table
@@ -253,6 +251,7 @@ def extract_videos(items: Sequence[VideoItem], backend: BackendLike, out_path: s
             summary.coverage[str(clip['frame_dir'])] = clip['coverage']
         meta.setdefault('keypoint_layout', LAYOUT)
         meta.setdefault('pose_backend', str(settings['backend']))
+        from mdn.datasets.annotation_io import save_pickle_annotations  # (MMEngine, torch)
         save_pickle_annotations(out_path, annotations, split=split, **meta)
         summary.output = out_path
     return summary

@@ -22,7 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .backends import PoseBackend, VideoPose
-from .video import VideoError, open_video, prefetch, probe_video
+from .video import VideoError, open_video, prefetch, probe_video, read_strided
 
 FrameHook = Callable[[int, np.ndarray], None]
 MIN_CHUNK_POSE_FRAMES = 45  # shorter chunks are not worth a second tracker start
@@ -57,21 +57,10 @@ def _iter_chunk(path: str, start: int, stride: int, count: Optional[int],
             cap.set(cv2.CAP_PROP_POS_FRAMES, start)
             if int(round(cap.get(cv2.CAP_PROP_POS_FRAMES))) != start:
                 raise _SeekError(f'{path}: cannot seek to frame {start}')
-        index = yielded = 0
-        while count is None or yielded < count:
-            if index % stride:
-                if not cap.grab():
-                    break
-            else:
-                ok, frame = cap.read()
-                if not ok or frame is None:
-                    break
-                yielded += 1
-                if on_frame is not None:
-                    on_frame(start + index, frame)
-                yield frame
-            index += 1
-            counter[0] = index
+        for i, frame in enumerate(read_strided(cap, stride, count, counter)):
+            if on_frame is not None:
+                on_frame(start + i * stride, frame)
+            yield frame
     finally:
         cap.release()
 

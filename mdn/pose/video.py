@@ -66,24 +66,36 @@ def iter_frames(path: str, stride: int = 1, max_frames: Optional[int] = None
     if stride < 1:
         raise ValueError(f'frame stride must be >= 1, got {stride}')
     cap = open_video(path)
-    count = 0
+    count = [0]
     try:
-        index = 0
-        while max_frames is None or count < max_frames:
-            if index % stride:
-                if not cap.grab():
-                    break
-            else:
-                ok, frame = cap.read()
-                if not ok or frame is None:
-                    break
-                count += 1
-                yield frame
-            index += 1
+        for frame in read_strided(cap, stride, max_frames):
+            count[0] += 1
+            yield frame
     finally:
         cap.release()
-    if count == 0:
+    if count[0] == 0:
         raise VideoError(f'{path}: no frame could be decoded (empty or corrupt video)')
+
+
+def read_strided(cap: cv2.VideoCapture, stride: int, count: Optional[int] = None,
+                 passed: Optional[list] = None) -> Iterator[np.ndarray]:
+    """Every ``stride``-th frame from ``cap``'s position (``count`` of them, or to the end);
+    the frames between are ``grab()``-bed, not decoded. ``passed[0]``, when given, counts the
+    video frames passed so far (read or skipped)."""
+    index = yielded = 0
+    while count is None or yielded < count:
+        if index % stride:
+            if not cap.grab():
+                return
+        else:
+            ok, frame = cap.read()
+            if not ok or frame is None:
+                return
+            yielded += 1
+            yield frame
+        index += 1
+        if passed is not None:
+            passed[0] = index
 
 
 _DONE = object()

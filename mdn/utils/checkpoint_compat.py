@@ -44,8 +44,16 @@ def history_buffer_getattr(obj, name: str):
         'methods are allowed')
 
 
+_registered = False
+
+
 def register_checkpoint_safe_globals() -> None:
-    """Allow-list MMEngine's ``HistoryBuffer`` and numpy containers for ``torch.load``."""
+    """Allow-list MMEngine's ``HistoryBuffer`` and numpy containers for ``torch.load``
+    (once per process; later calls return at once)."""
+    global _registered
+    if _registered:
+        return
+    _registered = True
     add_safe_globals = getattr(torch.serialization, 'add_safe_globals', None)
     if add_safe_globals is None:  # torch<2.4 loads everything anyway
         return

@@ -6,7 +6,10 @@ from mmengine import DefaultScope
 
 
 def register_all_modules(init_default_scope: bool = True) -> None:
-    """Register mdn's modules; with ``init_default_scope`` build calls resolve in 'mdn'."""
+    """Register mdn's modules; with ``init_default_scope`` build calls resolve in 'mdn'.
+    Also allow-lists MMEngine's checkpoint types for ``torch.load`` (resume, ``load_from``)."""
+    from .checkpoint_compat import register_checkpoint_safe_globals
+    register_checkpoint_safe_globals()
     import mdn.datasets  # noqa: F401,F811
     import mdn.engine  # noqa: F401,F811
     import mdn.evaluation  # noqa: F401,F811

@@ -1,5 +1,5 @@
 """Skeleton transforms: each one's docstring lists its Required / Added / Modified keys."""
-from .augment import JointDropout, RandomAffine2D, RandomFlip, RandomRotate3D
+from .augment import FlipTestClips, JointDropout, RandomAffine2D, RandomFlip, RandomRotate3D
 from .features import GenSkeletonFeatures
 from .formatting import PackMicroActionInputs
 from .normalize import AlignYaw, NormalizeSkeleton
@@ -8,6 +8,6 @@ from .rgb import (DecodeVideoFrames, EntityBoxes, FramesFlip, FramesResizeCrop,
 from .sampling import UniformSampleFrames
 
 __all__ = ['NormalizeSkeleton', 'AlignYaw', 'UniformSampleFrames', 'RandomAffine2D', 'RandomFlip',
-           'RandomRotate3D', 'JointDropout', 'GenSkeletonFeatures', 'PackMicroActionInputs']
+           'FlipTestClips', 'RandomRotate3D', 'JointDropout', 'GenSkeletonFeatures', 'PackMicroActionInputs']
 __all__ += ['EntityBoxes', 'DecodeVideoFrames', 'FramesResizeCrop', 'FramesFlip',
             'PackRGBPoseInputs']

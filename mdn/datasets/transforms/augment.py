@@ -99,15 +99,48 @@ class RandomFlip(BaseTransform):
     def transform(self, results: dict) -> dict:
         flip = np.random.rand() < self.prob
         results['flipped'] = bool(flip)
-        if not flip:
-            return results
-        index = get_layout(results['layout']).flip_index
-        kp = results['keypoint'][:, :, index].copy()
-        kp[..., 0] *= -1
-        results['keypoint'] = kp
-        results['keypoint_score'] = results['keypoint_score'][:, :, index]
-        if 'missing' in results:
-            results['missing'] = results['missing'][:, :, index]
+        return mirror(results) if flip else results
+
+
+def mirror(results: dict) -> dict:
+    """Mirror the clip in ``results`` in place of the original: negate x, swap left/right
+    partners (``keypoint``, ``keypoint_score`` and ``missing`` where present)."""
+    index = get_layout(results['layout']).flip_index
+    kp = results['keypoint'][:, :, index].copy()
+    kp[..., 0] *= -1
+    results['keypoint'] = kp
+    results['keypoint_score'] = results['keypoint_score'][:, :, index]
+    if 'missing' in results:
+        results['missing'] = results['missing'][:, :, index]
+    return results
+
+
+@TRANSFORMS.register_module()
+class FlipTestClips(BaseTransform):
+    """Test-time mirroring: append the mirrored copy of every sampled clip, so the model
+    scores each clip and its mirror image and the clip scores are averaged (as PYSKL's and
+    CTR-GCN's test-time flip). For models trained with :class:`RandomFlip`, whose training
+    data holds both sides, the mirror is an equally valid view of the same action.
+
+    Goes after :class:`UniformSampleFrames`, before :class:`GenSkeletonFeatures`.
+
+    Required keys: keypoint [M, N*L, V, C], keypoint_score, layout, clip_len, num_clips
+    Modified keys: keypoint [M, 2*N*L, V, C], keypoint_score, missing, frame_inds, num_clips
+    """
+
+    def transform(self, results: dict) -> dict:
+        if 'clip_len' not in results:
+            raise KeyError('FlipTestClips needs sampled clips: put it after UniformSampleFrames '
+                           f'(clip {results.get("frame_dir", "?")})')
+        keys = [k for k in ('keypoint', 'keypoint_score', 'missing') if k in results]
+        original = {k: results[k] for k in keys}
+        mirrored = mirror(dict(original, layout=results['layout']))
+        for k in keys:
+            results[k] = np.concatenate([original[k], mirrored[k]], axis=1)
+        if 'frame_inds' in results:
+            inds = np.asarray(results['frame_inds'])
+            results['frame_inds'] = np.concatenate([inds, inds])
+        results['num_clips'] = 2 * results.get('num_clips', 1)
         return results
 
 

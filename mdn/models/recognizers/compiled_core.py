@@ -19,8 +19,9 @@ from typing import Any, Callable, Dict, Optional, Union
 
 import torch
 
-#: ``torch.compile`` modes (``torch._inductor.list_mode_options``); ``None`` is 'default'.
-COMPILE_MODES = ('default', 'reduce-overhead', 'max-autotune', 'max-autotune-no-cudagraphs')
+# ``torch.compile`` modes (``torch._inductor.list_mode_options``; ``None`` is 'default'), one
+# list for the command-line flags and the model
+from mdn.apis.cli_base import COMPILE_MODES
 _COMPILE_KWARGS = ('fullgraph', 'dynamic', 'backend', 'mode', 'options', 'disable')
 
 CompileSpec = Union[None, bool, str, Dict[str, Any]]

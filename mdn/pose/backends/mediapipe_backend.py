@@ -29,8 +29,8 @@ class MediaPipeBackend(PoseBackend):
     """MediaPipe Holistic in video (tracking) mode.
 
     Args:
-        model_complexity: 0, 1 or 2 (BlazePose lite / full / heavy; only 0 and 1 ship in the
-            wheel, 2 would be downloaded).
+        model_complexity: 0, 1 or 2 (BlazePose lite / full / heavy); only 1's model ships in
+            the mediapipe wheel, 0 and 2 are downloaded on first use (not possible offline).
         min_detection_confidence / min_tracking_confidence: Holistic's own thresholds.
         refine_face_landmarks: iris refinement (does not change the 68 mapped points).
     """
