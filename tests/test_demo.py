@@ -159,3 +159,27 @@ def test_demo_starts_the_pose_stage_before_torch_is_imported():
                          cwd=str(Path(__file__).resolve().parents[1]), timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == '[]', f'imported before the pose stage: {out.stdout}'
+
+
+def test_demo_cpu_budget_times_every_stage_and_bounds_the_factor(tmp_path):
+    """tools/analysis/demo_cpu_budget.py on a real MA-52 clip: one row per stage with wall and
+    CPU seconds, and the real-time bounds those CPU seconds set (docs/benchmarks.md)."""
+    sys.path.insert(0, str(REPO / 'tools' / 'analysis'))
+    import demo_cpu_budget
+    video = sorted(require_shared(MA52_DEMO).glob('B1_nodding_*.mp4'))[0]
+    result = demo_cpu_budget.main(['--video', str(video), '--config', SYNTHETIC,
+                                   '--pose-stride', '3', '--out', str(tmp_path)])
+    names = [s['stage'] for s in result['stages']]
+    assert len(names) == 7 and names[3].startswith('MediaPipe Holistic on ')
+    assert all(s['wall_s'] >= 0 and s['cpu_s'] >= 0 for s in result['stages'])
+    frames = cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FRAME_COUNT)
+    assert result['pose_frames'] == -(-int(frames) // 3)
+    holistic = result['stages'][3]['cpu_s']
+    assert holistic > 0.01 * result['pose_frames']  # a real pose model ran on every frame
+    cpu = sum(s['cpu_s'] for s in result['stages'])
+    assert result['bound_rtf_one_core'] == pytest.approx(result['duration_s'] / cpu, rel=0.02)
+    assert result['bound_rtf_two_idle_cores'] == pytest.approx(
+        2 * result['bound_rtf_one_core'], rel=0.02)
+    assert (tmp_path / 'outputs' / 'timeline.png').is_file()
+    saved = json.loads((tmp_path / 'demo_cpu_budget.json').read_text())
+    assert saved['stages'] == result['stages']

@@ -323,3 +323,26 @@ def test_restricted_unpickler_still_loads_real_arrays(tmp_path):
         assert type(loaded['mixed'][0]) is np.ndarray
         np.testing.assert_array_equal(loaded['keypoint'], content['keypoint'])
         assert loaded['big'].nbytes == 20 << 20
+
+
+@pytest.mark.parametrize('config', ['configs/micro_dualnet/mdn_nw_ucla_flip.py',
+                                    'configs/stgcn/stgcn_penn_action.py'])
+def test_tta_swaps_in_ten_clips_and_their_mirror_images(config):
+    from mdn.apis.config import apply_test_time_augmentation
+    cfg = load_config(config)
+    single = [t['type'] for t in cfg.test_dataloader.dataset.pipeline]
+    apply_test_time_augmentation(cfg)
+    pipeline = cfg.test_dataloader.dataset.pipeline
+    types = [t['type'] for t in pipeline]
+    assert types == single[:types.index('FlipTestClips')] + ['FlipTestClips'] + \
+        single[types.index('FlipTestClips'):]
+    sampler = next(t for t in pipeline if t['type'] == 'UniformSampleFrames')
+    assert sampler['num_clips'] == 10 and sampler['test_mode']
+    assert cfg.val_dataloader.dataset.pipeline != pipeline  # validation stays one clip
+
+
+def test_tta_without_a_tta_pipeline_names_the_config():
+    from mdn.apis.config import apply_test_time_augmentation
+    cfg = load_config(SYNTHETIC)
+    with pytest.raises(ConfigError, match='mdn_synthetic.py.*tta_pipeline'):
+        apply_test_time_augmentation(cfg)

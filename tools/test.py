@@ -1,11 +1,12 @@
 """Evaluate a checkpoint on the config's test set.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out-json PATH] [--dump PATH]
-                         [--compile [MODE]] [--gpu] [--cfg-options ...] [--launcher ...]
+                         [--tta] [--compile [MODE]] [--gpu] [--cfg-options ...] [--launcher ...]
 
 ``--out-json`` writes the final metrics dict; ``--dump`` writes per-clip scores and routing
 weights (a .pkl readable with ``mdn.utils.safe_pickle_load``), the input of
-``tools/analysis/ma52_submission.py`` and the routing analysis tools.
+``tools/analysis/ma52_submission.py`` and the routing analysis tools. ``--tta`` tests with
+the config's ``tta_pipeline`` (more clips per video and their mirror images, averaged).
 """
 import argparse
 import json
@@ -21,7 +22,8 @@ from mdn.apis.cli import (CfgOptionsAction, add_compile_argument,  # noqa: E402
                           check_output_file, check_work_dir, run_cli)
 
 from mdn.apis.checkpoint import check_checkpoint_matches  # noqa: E402
-from mdn.apis.config import (apply_compile, apply_gpu_recipe, check_config,  # noqa: E402
+from mdn.apis.config import (apply_compile, apply_gpu_recipe,  # noqa: E402
+                             apply_test_time_augmentation, check_config,
                              init_cpu_distributed, load_config)
 from mdn.utils.io import atomic_write  # noqa: E402
 
@@ -33,6 +35,9 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir')
     parser.add_argument('--out-json', help='write the metrics dict as JSON here')
     parser.add_argument('--dump', help='write per-clip predictions (.pkl) here')
+    parser.add_argument('--tta', action='store_true',
+                        help="test with the config's tta_pipeline (clips and mirror images "
+                        'averaged)')
     add_compile_argument(parser)
     parser.add_argument('--gpu', action='store_true',
                         help='GPU data recipe: loader workers, pinned memory, cuDNN autotuning')
@@ -58,6 +63,8 @@ def main(argv=None) -> dict:
         if path:  # find out now, not after the whole evaluation has run
             check_output_file(path, flag)
     cfg.load_from = args.checkpoint
+    if args.tta:
+        apply_test_time_augmentation(cfg)
     if args.dump:
         evaluators = cfg.test_evaluator
         evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]

@@ -214,6 +214,19 @@ def enable_amp(cfg: Config, dtype: str = 'auto') -> Union[str, bool]:
     return dtype
 
 
+# ----------------------------------------------------------------------------- test-time
+def apply_test_time_augmentation(cfg: Config) -> None:
+    """``tools/test.py --tta``: test with the config's ``tta_pipeline`` (several clips per
+    video and their mirror images, scores averaged by the model) instead of its
+    ``test_pipeline``. Raises ConfigError where the config defines none."""
+    name = getattr(cfg, 'filename', None) or '<config>'
+    pipeline = cfg.get('tta_pipeline')
+    if not pipeline:
+        raise ConfigError(f'{name}: --tta needs a "tta_pipeline" in the config (e.g. '
+                          'configs/_base_/datasets/nw_ucla.py)')
+    cfg.test_dataloader.dataset.pipeline = pipeline
+
+
 # ----------------------------------------------------------------------------- compile
 def apply_compile(cfg: Config, spec=None) -> Optional[dict]:
     """Resolve the compile switch: ``spec`` (the ``--compile`` flag; None: the config's

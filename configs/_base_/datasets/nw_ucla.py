@@ -29,6 +29,10 @@ test_pipeline = [
     dict(type='GenSkeletonFeatures', feats=feats),
     dict(type='PackMicroActionInputs'),
 ]
+# tools/test.py --tta: 10 clips per video and the mirror image of each, scores averaged
+tta_pipeline = (test_pipeline[:2]
+                + [dict(type='UniformSampleFrames', clip_len=clip_len, num_clips=10,
+                        test_mode=True), dict(type='FlipTestClips')] + test_pipeline[3:])
 common = dict(type=dataset_type, ann_file=ann_file, layout=layout, num_classes=10,
               score_channel=False)
 train_dataloader = dict(
