@@ -292,3 +292,18 @@ def test_a_model_that_cannot_load_stops_the_pose_stage(tmp_path):
                       options=TimelineOptions(pose_stride=1), progress=False)
     assert not [t for t in threading.enumerate() if t.name.startswith('mdn-pose')]
     assert not (tmp_path / 'out' / 'segments.json').exists()
+
+
+def test_background_returns_the_value_and_reraises_the_error_on_the_caller():
+    import threading
+
+    from mdn.apis.recording import Background
+    names = []
+    ok = Background(lambda a, b: names.append(threading.current_thread().name) or a + b, 2, 3,
+                    name='mdn-test')
+    assert ok.result() == 5 and names == ['mdn-test']
+
+    def fail():
+        raise FileNotFoundError('clip.mp4: no such file')
+    with pytest.raises(FileNotFoundError, match='clip.mp4'):
+        Background(fail).result()

@@ -1,6 +1,6 @@
 """The Python API. Names are imported on first use (PEP 562), so ``import mdn.apis.recording``
 or a command line's argument parsing does not pay for torch and MMEngine up front."""
-import importlib
+from mdn.utils.lazy import lazy_exports
 
 _EXPORTS = {
     'config': ('load_config', 'check_config', 'enable_amp', 'init_cpu_distributed'),
@@ -11,13 +11,4 @@ _EXPORTS = {
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = list(_WHERE)
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(importlib.import_module(f'.{_WHERE[name]}', __name__), name)
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

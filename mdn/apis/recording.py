@@ -106,6 +106,32 @@ class _Cancelled(Exception):
 
 
 # --------------------------------------------------------------------------- inputs
+class Background:
+    """``fn(*args)`` on a daemon thread, started at once; :meth:`result` waits for it and
+    returns its value or re-raises its exception on the calling thread."""
+
+    def __init__(self, fn, *args, name: str = 'mdn-background'):
+        self._box: Dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                self._box['value'] = fn(*args)
+            except BaseException as err:  # handed to the caller of result()
+                self._box['error'] = err
+
+        self._thread = threading.Thread(target=run, daemon=True, name=name)
+        self._thread.start()
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def result(self) -> Any:
+        self._thread.join()
+        if 'error' in self._box:
+            raise self._box['error']
+        return self._box['value']
+
+
 def load_recording(source: str, options: Optional[TimelineOptions] = None,
                    entities: Optional[Sequence[str]] = None, progress: bool = False,
                    cancel: Optional[threading.Event] = None) -> Recording:
@@ -222,16 +248,8 @@ def _load_with_model(source: str, options: TimelineOptions, model, config, check
         class_ids(options.background, model.dataset_meta['classes'])
         return model, load_recording(source, options, entity_names(model) or None, progress)
     cancel = threading.Event()
-    box: Dict[str, Any] = {}
-
-    def pose() -> None:
-        try:
-            box['recording'] = load_recording(source, options, None, progress, cancel)
-        except BaseException as err:  # re-raised on this thread
-            box['error'] = err
-
-    thread = threading.Thread(target=pose, daemon=True, name='mdn-pose-stage')
-    thread.start()
+    pose = Background(load_recording, source, options, None, progress, cancel,
+                      name='mdn-pose-stage')
     try:  # torch and MMEngine are imported here, while the pose stage runs
         from .inference import entity_names, init_recognizer
         model = init_recognizer(config, checkpoint, device, cfg_options)
@@ -239,12 +257,9 @@ def _load_with_model(source: str, options: TimelineOptions, model, config, check
         import mdn.visualization  # noqa: F401  (matplotlib: while the pose stage runs)
     except BaseException:
         cancel.set()
-        thread.join()
+        pose.join()
         raise
-    thread.join()
-    if 'error' in box:
-        raise box['error']
-    recording = box['recording']
+    recording = pose.result()
     used = entity_names(model)
     if used:  # coverage over the model's own entities
         from mdn.pose.backends import LAYOUT
@@ -471,30 +486,23 @@ def write_results(out: str, options: TimelineOptions, recording: Recording, mode
                               [['' if v is None else v for v in r.values()] for r in summary]),
         windows_csv=write_windows(osp.join(out, 'windows.csv'), windows, options.topk))
     reference = read_reference(options.reference, skeleton.fps) if options.reference else ()
-    overlay: Dict[str, Any] = {}
-    thread = None
+    overlay = None
     if options.overlay != 'none':  # OpenCV's drawing and encoding release the GIL: the
         # overlay is written on its own thread while matplotlib draws the timeline
-        def draw_overlay() -> None:
-            try:
-                overlay['files'] = write_overlay(out, options, recording, model, segments)
-            except BaseException as err:  # re-raised on this thread
-                overlay['error'] = err
-        thread = threading.Thread(target=draw_overlay, daemon=True, name='mdn-overlay')
-        thread.start()
+        overlay = Background(write_overlay, out, options, recording, model, segments,
+                             name='mdn-overlay')
     try:
         files['timeline_png'] = plot_timeline(
             osp.join(out, 'timeline.png'), windows, segments, options.threshold, reference,
             background, title=f'{skeleton.name}: {len(segments)} micro-action segments')
     finally:
-        if thread is not None:
-            thread.join()
-    if 'error' in overlay:
-        raise overlay['error']
-    if 'files' in overlay:
-        files['overlay_png'] = overlay['files'][0]
-        if len(overlay['files']) > 1:
-            files['overlay_mp4'] = overlay['files'][1]
+        if overlay is not None:
+            overlay.join()
+    if overlay is not None:
+        written = overlay.result()
+        files['overlay_png'] = written[0]
+        if len(written) > 1:
+            files['overlay_mp4'] = written[1]
     return files
 
 

@@ -1,6 +1,6 @@
 """Helpers. Names are imported on first use (PEP 562): ``mdn.utils.io`` and friends stay
 free of torch and MMEngine for the command lines that start work before loading a model."""
-import importlib
+from .lazy import lazy_exports
 
 _WHERE = {
     'register_checkpoint_safe_globals': 'checkpoint_compat',
@@ -10,13 +10,4 @@ _WHERE = {
     'register_all_modules': 'setup_env',
 }
 __all__ = list(_WHERE)
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(importlib.import_module(f'.{_WHERE[name]}', __name__), name)
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

@@ -12,9 +12,7 @@ output files. Prints a table of wall and CPU seconds per stage and the bounds th
 idle 2-core machine and on one core (another job on the other), and writes it as JSON.
 """
 import argparse
-import glob
 import json
-import os
 import os.path as osp
 import resource
 import sys
@@ -25,8 +23,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from realtime_factor import (DEFAULT_CONFIG, MA52_DEMO, join_videos,  # noqa: E402
-                             random_checkpoint)
+from realtime_factor import DEFAULT_CONFIG, prepare_inputs  # noqa: E402
 
 
 def _cpu_s() -> float:
@@ -113,12 +110,7 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     args = p.parse_args(argv)
     if args.pose_stride < 1:
         p.error('--pose-stride must be >= 1')
-    os.makedirs(args.out, exist_ok=True)
-    video = args.video or osp.join(args.out, 'ma52_demo_joined.mp4')
-    if not args.video and not osp.isfile(video):
-        join_videos(sorted(glob.glob(osp.join(MA52_DEMO, '*.mp4'))), video)
-    checkpoint = args.checkpoint or random_checkpoint(
-        args.config, osp.join(args.out, 'random_weights.pth'))
+    video, checkpoint = prepare_inputs(args.video, args.config, args.checkpoint, args.out)
     result = measure(video, args.config, checkpoint, args.pose_stride,
                      osp.join(args.out, 'outputs'))
     from mdn.utils.io import atomic_write

@@ -81,6 +81,18 @@ def random_checkpoint(config: str, out: str) -> str:
     return out
 
 
+def prepare_inputs(video: Optional[str], config: str, checkpoint: Optional[str],
+                   out: str) -> 'tuple[str, str]':
+    """The video to time (default: the MA-52 demo clips joined, made once under ``out``) and
+    the checkpoint (default: random weights of ``config``, made once under ``out``)."""
+    os.makedirs(out, exist_ok=True)
+    if not video:
+        video = osp.join(out, 'ma52_demo_joined.mp4')
+        if not osp.isfile(video):
+            join_videos(sorted(glob.glob(osp.join(MA52_DEMO, '*.mp4'))), video)
+    return video, checkpoint or random_checkpoint(config, osp.join(out, 'random_weights.pth'))
+
+
 def start_training(work_dir: str) -> subprocess.Popen:
     """A one-thread training job of the synthetic config, in its own process group."""
     env = dict(os.environ, OMP_NUM_THREADS='1')
@@ -138,12 +150,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     p.add_argument('--demo-script', default='tools/demo.py',
                    help='the demo to time (e.g. an older copy, for an A/B under equal load)')
     args = p.parse_args(argv)
-    os.makedirs(args.out, exist_ok=True)
-    video = args.video or osp.join(args.out, 'ma52_demo_joined.mp4')
-    if not args.video and not osp.isfile(video):
-        join_videos(sorted(glob.glob(osp.join(MA52_DEMO, '*.mp4'))), video)
-    checkpoint = args.checkpoint or random_checkpoint(
-        args.config, osp.join(args.out, 'random_weights.pth'))
+    video, checkpoint = prepare_inputs(args.video, args.config, args.checkpoint, args.out)
     busy = start_training(args.out) if args.beside_training else None
     try:
         if busy is not None:
