@@ -1,7 +1,6 @@
 """Checkpoint checks: refuse weights that do not fit the model, naming what differs."""
-import pickle
 import re
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, List
 
 import torch
 from torch import nn
