@@ -495,9 +495,10 @@ def write_results(out: str, options: TimelineOptions, recording: Recording, mode
         files['timeline_png'] = plot_timeline(
             osp.join(out, 'timeline.png'), windows, segments, options.threshold, reference,
             background, title=f'{skeleton.name}: {len(segments)} micro-action segments')
-    finally:
+    except BaseException:
         if overlay is not None:
-            overlay.join()
+            overlay.join()  # no thread left writing into ``out``
+        raise
     if overlay is not None:
         written = overlay.result()
         files['overlay_png'] = written[0]

@@ -66,14 +66,14 @@ def iter_frames(path: str, stride: int = 1, max_frames: Optional[int] = None
     if stride < 1:
         raise ValueError(f'frame stride must be >= 1, got {stride}')
     cap = open_video(path)
-    count = [0]
+    count = 0
     try:
         for frame in read_strided(cap, stride, max_frames):
-            count[0] += 1
+            count += 1
             yield frame
     finally:
         cap.release()
-    if count[0] == 0:
+    if count == 0:
         raise VideoError(f'{path}: no frame could be decoded (empty or corrupt video)')
 
 
