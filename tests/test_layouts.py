@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -52,8 +54,28 @@ def test_unknown_layout_and_entities_are_named():
         get_layout('nope')
     with pytest.raises(KeyError, match='unknown entity set "body9"'):
         get_layout('coco_17').partition('body9')
-    with pytest.raises(KeyError, match="unknown entities \\['tail'\\]"):
+    with pytest.raises(KeyError, match=r"entities \['tail'\] are not defined by layout coco_17"):
         get_layout('coco_17').partition(['face', 'tail'])
+
+
+@pytest.mark.parametrize('name', ['kinect_20', 'penn_action_13', 'coco_17', 'coco_wholebody_133',
+                                  'openpose_137'])
+def test_limbs6_splits_the_legs_and_mirrors_them(name):
+    layout = get_layout(name)
+    part = layout.partition('limbs6')
+    assert part.names == ('head', 'torso', 'left_hand', 'right_hand', 'left_leg', 'right_leg')
+    left, right = (set(part.indices[4]), set(part.indices[5]))
+    assert not left & right  # each leg its own joints
+    assert left | right <= set(layout.entities['lower_body'])
+    flip = layout.flip_index
+    assert {int(flip[v]) for v in left} == right  # the mirror of the left leg is the right leg
+    assert part.flip_permutation == [0, 1, 3, 2, 5, 4]
+
+
+def test_a_layout_with_a_misspelt_entity_is_refused():
+    layout = get_layout('kinect_20')
+    with pytest.raises(ValueError, match=r"unknown entities \['left_lge'\]"):
+        replace(layout, entities=dict(layout.entities, left_lge=(12,)))
 
 
 def test_layout_rejects_out_of_range_indices():

@@ -299,3 +299,23 @@ def test_head_temporal_segments_keep_phase_order():
     assert seg(torch.randn(B, 3, K, D)).shape == (B, 5)  # T < S still pools
     with pytest.raises(ValueError, match='temporal_segments must be >= 1'):
         MicroActionHead(num_classes=5, num_entities=K, dim=D, temporal_segments=0)
+
+
+def test_drop_path_drops_whole_residual_branches_in_training_only():
+    from mdn.models.layers.transformer import TransformerBlock, TransformerEncoder
+    torch.manual_seed(0)
+    block = TransformerBlock(16, 2, drop_path=0.5)
+    x = torch.randn(256, 5, 16)
+    block.train()
+    out = block(x)
+    unchanged = (out == x).all(-1).all(-1)  # both branches of that row dropped: p = 0.25
+    assert 20 < int(unchanged.sum()) < 110
+    block.eval()
+    plain = TransformerBlock(16, 2).eval()
+    plain.load_state_dict(block.state_dict())
+    torch.testing.assert_close(block(x), plain(x))  # no drop and no rescale at test time
+    assert not (block(x) == x).all(-1).all(-1).any()
+    rates = [b.drop_path.drop_prob for b in TransformerEncoder(16, 3, 2, drop_path=0.3).blocks]
+    assert rates == pytest.approx([0.1, 0.2, 0.3])  # linear in depth, the last block at the rate
+    with pytest.raises(ValueError, match='drop_path'):
+        TransformerBlock(16, 2, drop_path=1.0)

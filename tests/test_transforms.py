@@ -52,6 +52,24 @@ def test_uniform_sampling_shapes_and_order(num_frames):
     assert (again['frame_inds'] == out['frame_inds']).all()
 
 
+def test_uniform_sampling_crop_keeps_one_window_in_training_only():
+    np.random.seed(0)
+    sampler = UniformSampleFrames(clip_len=8, crop_ratio=(0.5, 0.5))
+    spans = []
+    for _ in range(20):
+        inds = sampler(clip(num_frames=100))['frame_inds']
+        assert (np.diff(inds) >= 0).all() and inds.min() >= 0 and inds.max() < 100
+        spans.append((inds.min(), inds.max()))
+        assert inds.max() - inds.min() < 50  # all 8 frames inside one 50-frame window
+    assert len({s for s, _ in spans}) > 1  # the window moves from clip to clip
+    test = UniformSampleFrames(clip_len=8, test_mode=True, crop_ratio=(0.5, 0.5))
+    plain = UniformSampleFrames(clip_len=8, test_mode=True)
+    np.testing.assert_array_equal(test(clip(num_frames=100))['frame_inds'],
+                                  plain(clip(num_frames=100))['frame_inds'])
+    with pytest.raises(ValueError, match='crop_ratio'):
+        UniformSampleFrames(clip_len=8, crop_ratio=(0.8, 0.5))
+
+
 def test_flip_swaps_left_and_right():
     c = clip(num_frames=3)
     left_wrist = c['keypoint'][0, :, 9].copy()

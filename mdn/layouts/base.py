@@ -13,17 +13,25 @@ import numpy as np
 
 from mdn.registry import LAYOUTS
 
-# Canonical entity order; an entity set uses a subset, in this order.
+# Canonical entity order (the paper's six); every layout defines all of them.
 ENTITY_ORDER = ('face', 'head', 'torso', 'left_hand', 'right_hand', 'lower_body')
-# The two entity sets of the paper: 6 entities on MA-52, 5 on iMiGUE (seated behind a desk).
+# The legs one by one; a layout defines them to support the 'limbs6' set.
+LEG_ENTITIES = ('left_leg', 'right_leg')
+# The two entity sets of the paper: 6 entities on MA-52, 5 on iMiGUE (seated behind a desk);
+# 'limbs6' is for whole-body *actions* (NW-UCLA, Penn Action, NTU-like data): the classic
+# five-part body split plus the head, with each leg its own token, because there the legs
+# move apart (walking, kicking), and without a face token, which on body-only layouts is one
+# joint already in the head.
 ENTITY_SETS = {
     'body6': ENTITY_ORDER,
     'body5': ENTITY_ORDER[:5],
+    'limbs6': ('head', 'torso', 'left_hand', 'right_hand') + LEG_ENTITIES,
 }
 # Entities an entity set leaves out on purpose, with the reason: their keypoints (those in no
 # other entity of the set) are deliberately unused, not forgotten.
 ENTITY_SET_OMISSIONS = {
     'body5': {'lower_body': 'iMiGUE subjects sit behind a desk: the lower body is not visible'},
+    'limbs6': {'face': 'whole-body actions: facial detail does not tell them apart'},
 }
 
 
@@ -85,6 +93,10 @@ class KeypointLayout:
         missing = set(ENTITY_ORDER) - set(self.entities)
         if missing:
             raise ValueError(f'layout {self.name}: entities {sorted(missing)} are not defined')
+        unknown = set(self.entities) - set(ENTITY_ORDER) - set(LEG_ENTITIES)
+        if unknown:
+            raise ValueError(f'layout {self.name}: unknown entities {sorted(unknown)}; known: '
+                             f'{list(ENTITY_ORDER + LEG_ENTITIES)}')
         for ent, idx in self.entities.items():
             if not idx or min(idx) < 0 or max(idx) >= num:
                 raise ValueError(f'layout {self.name}: entity {ent} has indices outside '
@@ -104,10 +116,8 @@ class KeypointLayout:
         names = ENTITY_SETS[entity_set] if isinstance(entity_set, str) else tuple(entity_set)
         omitted = ENTITY_SET_OMISSIONS.get(entity_set, {}) if isinstance(entity_set, str) else {}
         covered = set(self.left_out)
-        for name in names:
-            covered.update(self.entities[name])
-        for name in omitted:
-            covered.update(self.entities[name])
+        for name in tuple(names) + tuple(omitted):
+            covered.update(self.entities.get(name, ()))
         return [v for v in range(len(self.keypoint_names)) if v not in covered]
 
     @property
@@ -149,18 +159,18 @@ class KeypointLayout:
         return adj
 
     def partition(self, entity_set: 'str | Sequence[str]') -> EntityPartition:
-        """The entities of ``entity_set`` ('body6', 'body5' or an explicit list of names)."""
+        """The entities of ``entity_set`` ('body6', 'body5', 'limbs6' or a list of names)."""
         if isinstance(entity_set, str):
             if entity_set not in ENTITY_SETS:
                 raise KeyError(f'unknown entity set "{entity_set}"; known: '
-                               f'{sorted(ENTITY_SETS)} or a list of {list(ENTITY_ORDER)}')
+                               f'{sorted(ENTITY_SETS)} or a list of {list(self.entities)}')
             names = ENTITY_SETS[entity_set]
         else:
             names = tuple(entity_set)
-            unknown = [n for n in names if n not in self.entities]
-            if unknown or not names:
-                raise KeyError(f'unknown entities {unknown} for layout {self.name}; known: '
-                               f'{list(ENTITY_ORDER)}')
+        unknown = [n for n in names if n not in self.entities]
+        if unknown or not names:
+            raise KeyError(f'entities {unknown} are not defined by layout {self.name}; it '
+                           f'defines: {list(self.entities)}')
         return EntityPartition(tuple(names), tuple(tuple(self.entities[n]) for n in names),
                                self.num_keypoints)
 

@@ -20,7 +20,8 @@ def penn_action_13() -> KeypointLayout:
              (7, 9), (9, 11), (8, 10), (10, 12))
     flip = ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12))
     entities = dict(face=(0,), head=(0, 1, 2), torso=(1, 2, 7, 8), left_hand=(3, 5),
-                    right_hand=(4, 6), lower_body=(7, 8, 9, 10, 11, 12))
+                    right_hand=(4, 6), lower_body=(7, 8, 9, 10, 11, 12),
+                    left_leg=(7, 9, 11), right_leg=(8, 10, 12))
     return KeypointLayout('penn_action_13', PENN_NAMES, flip, center_joints=(1, 2),
                           shoulder_pair=(1, 2), hip_pair=(7, 8), edges=edges, entities=entities)
 
@@ -33,7 +34,8 @@ def kinect_20() -> KeypointLayout:
     flip = ((4, 8), (5, 9), (6, 10), (7, 11), (12, 16), (13, 17), (14, 18), (15, 19))
     entities = dict(face=(3,), head=(2, 3), torso=(0, 1, 2, 4, 8, 12, 16),
                     left_hand=(5, 6, 7), right_hand=(9, 10, 11),
-                    lower_body=(0, 12, 13, 14, 15, 16, 17, 18, 19))
+                    lower_body=(0, 12, 13, 14, 15, 16, 17, 18, 19),
+                    left_leg=(12, 13, 14, 15), right_leg=(16, 17, 18, 19))
     return KeypointLayout('kinect_20', KINECT_NAMES, flip, center_joints=(2,),
                           shoulder_pair=(4, 8), hip_pair=(12, 16), edges=edges,
                           entities=entities)

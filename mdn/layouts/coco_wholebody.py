@@ -52,7 +52,7 @@ def _entities_coco17(face, left_hand, right_hand):
     # torso: shoulders, elbows and hips (the upper arms belong to the torso, METHOD.md)
     return dict(face=face, head=(0, 1, 2, 3, 4), torso=(5, 6, 7, 8, 11, 12),
                 left_hand=left_hand, right_hand=right_hand,
-                lower_body=tuple(range(11, 17)))
+                lower_body=tuple(range(11, 17)), left_leg=(11, 13, 15), right_leg=(12, 14, 16))
 
 
 @LAYOUTS.register_module(name='coco_wholebody_133')
@@ -73,6 +73,8 @@ def coco_wholebody_133() -> KeypointLayout:
     right_hand = names_to_indices(['right_wrist'] + [f'right_{n}' for n in HAND_NAMES], names)
     entities = _entities_coco17(tuple(range(23, 91)), left_hand, right_hand)
     entities['lower_body'] = tuple(range(11, 23))  # hips, legs and feet
+    entities['left_leg'] = (11, 13, 15, 17, 18, 19)
+    entities['right_leg'] = (12, 14, 16, 20, 21, 22)
     return KeypointLayout('coco_wholebody_133', names, tuple(flip_pairs), center_joints=(5, 6),
                           shoulder_pair=(5, 6), hip_pair=(11, 12), edges=tuple(edges),
                           entities=entities)

@@ -36,7 +36,8 @@ def openpose_137() -> KeypointLayout:
         torso=(1, 2, 3, 5, 6, 8, 9, 12),  # neck, shoulders, elbows, hips
         left_hand=(7,) + tuple(range(LEFT_HAND, LEFT_HAND + 21)),
         right_hand=(4,) + tuple(range(RIGHT_HAND, RIGHT_HAND + 21)),
-        lower_body=(8, 9, 10, 11, 12, 13, 14) + tuple(range(19, 25)))
+        lower_body=(8, 9, 10, 11, 12, 13, 14) + tuple(range(19, 25)),
+        left_leg=(12, 13, 14, 19, 20, 21), right_leg=(9, 10, 11, 22, 23, 24))
     return KeypointLayout('openpose_137', names, tuple(flip), center_joints=(2, 5),
                           shoulder_pair=(2, 5), hip_pair=(9, 12), edges=tuple(edges),
                           entities=entities, root=1)

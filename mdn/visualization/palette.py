@@ -14,6 +14,8 @@ ENTITY_RGB: Dict[str, Tuple[int, int, int]] = {
     'left_hand': (230, 159, 0),   # orange
     'right_hand': (204, 121, 167),  # pink
     'lower_body': (117, 60, 170),  # purple
+    'left_leg': (117, 60, 170),   # purple (the lower body's colour: the two never meet)
+    'right_leg': (213, 94, 0),    # vermillion
 }
 OTHER_RGB = (150, 150, 150)
 

@@ -37,30 +37,47 @@ class Attention(nn.Module):
         return self.proj(out.transpose(1, 2).reshape(N, L, D))
 
 
-class TransformerBlock(nn.Module):
-    """``x + Attn(LN(x))`` then ``x + MLP(LN(x))``."""
+def drop_path_layer(rate: float) -> nn.Module:
+    """Stochastic depth (MMCV's ``DropPath``) at ``rate``; identity at 0. MMCV is imported only
+    when a rate is set, so inference-only processes do not pay for it."""
+    if not 0 <= rate < 1:
+        raise ValueError(f'drop_path rate must be in [0, 1), got {rate}')
+    if rate == 0:
+        return nn.Identity()
+    from mmcv.cnn.bricks import DropPath
+    return DropPath(rate)
 
-    def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 2.0, dropout: float = 0.0):
+
+class TransformerBlock(nn.Module):
+    """``x + Attn(LN(x))`` then ``x + MLP(LN(x))``; with ``drop_path`` each residual branch is
+    dropped for a whole token sequence (one row of ``[N, L, D]``) at that rate in training."""
+
+    def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 2.0, dropout: float = 0.0,
+                 drop_path: float = 0.0):
         super().__init__()
         self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
         self.attn = Attention(dim, num_heads, dropout)
         self.mlp = Mlp(dim, int(dim * mlp_ratio), dropout=dropout)
+        self.drop_path = drop_path_layer(drop_path)
 
     def forward(self, x: Tensor) -> Tensor:
-        x = x + self.attn(self.norm1(x))
-        return x + self.mlp(self.norm2(x))
+        x = x + self.drop_path(self.attn(self.norm1(x)))
+        return x + self.drop_path(self.mlp(self.norm2(x)))
 
 
 class TransformerEncoder(nn.Module):
-    """``depth`` blocks and a final LayerNorm; attends over axis 1 of ``[N, L, D]``."""
+    """``depth`` blocks and a final LayerNorm; attends over axis 1 of ``[N, L, D]``.
+    ``drop_path`` is the stochastic-depth rate of the last block; earlier blocks get linearly
+    less (as in ViT/Swin training recipes), so the first layers are almost always kept."""
 
     def __init__(self, dim: int, depth: int, num_heads: int, mlp_ratio: float = 2.0,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, drop_path: float = 0.0):
         super().__init__()
         if depth < 1:
             raise ValueError(f'transformer depth must be >= 1, got {depth}')
-        self.blocks = nn.Sequential(*[TransformerBlock(dim, num_heads, mlp_ratio, dropout)
-                                      for _ in range(depth)])
+        self.blocks = nn.Sequential(*[
+            TransformerBlock(dim, num_heads, mlp_ratio, dropout, drop_path * (i + 1) / depth)
+            for i in range(depth)])
         self.norm = nn.LayerNorm(dim)
 
     def forward(self, x: Tensor) -> Tensor:

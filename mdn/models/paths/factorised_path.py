@@ -17,9 +17,9 @@ class SpatialTransformer(nn.Module):
     """Attention across entities within each frame: ``[B, T, K, D] -> [B, T, K, D]``."""
 
     def __init__(self, dim: int, depth: int, num_heads: int, mlp_ratio: float = 2.0,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, drop_path: float = 0.0):
         super().__init__()
-        self.encoder = TransformerEncoder(dim, depth, num_heads, mlp_ratio, dropout)
+        self.encoder = TransformerEncoder(dim, depth, num_heads, mlp_ratio, dropout, drop_path)
 
     def forward(self, x: Tensor) -> Tensor:
         B, T, K, D = x.shape
@@ -30,9 +30,9 @@ class TemporalTransformer(nn.Module):
     """Attention across frames within each entity: ``[B, T, K, D] -> [B, T, K, D]``."""
 
     def __init__(self, dim: int, depth: int, num_heads: int, mlp_ratio: float = 2.0,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, drop_path: float = 0.0):
         super().__init__()
-        self.encoder = TransformerEncoder(dim, depth, num_heads, mlp_ratio, dropout)
+        self.encoder = TransformerEncoder(dim, depth, num_heads, mlp_ratio, dropout, drop_path)
 
     def forward(self, x: Tensor) -> Tensor:
         B, T, K, D = x.shape
@@ -47,16 +47,17 @@ class FactorisedPath(nn.Module):
     Args:
         order: 'st' (spatial first) or 'ts' (temporal first).
         dim / depth / num_heads: transformer width, layers and heads (paper: 256 / 3 / 8).
+        drop_path: stochastic-depth rate of each transformer's last block (0: none).
     """
 
     def __init__(self, order: str, dim: int, depth: int = 3, num_heads: int = 8,
-                 mlp_ratio: float = 2.0, dropout: float = 0.0):
+                 mlp_ratio: float = 2.0, dropout: float = 0.0, drop_path: float = 0.0):
         super().__init__()
         if order not in ('st', 'ts'):
             raise ValueError(f"path order must be 'st' or 'ts', got {order!r}")
         self.order = order
-        spatial = SpatialTransformer(dim, depth, num_heads, mlp_ratio, dropout)
-        temporal = TemporalTransformer(dim, depth, num_heads, mlp_ratio, dropout)
+        spatial = SpatialTransformer(dim, depth, num_heads, mlp_ratio, dropout, drop_path)
+        temporal = TemporalTransformer(dim, depth, num_heads, mlp_ratio, dropout, drop_path)
         self.first, self.second = (spatial, temporal) if order == 'st' else (temporal, spatial)
         self.residual_mlp = Mlp(dim, int(dim * mlp_ratio), dropout=dropout)
 
