@@ -541,3 +541,10 @@ def test_rgb_cost_tool_reports_every_phase(tmp_path):
     assert json.loads(out.read_text())['results'] == [row]
     assert row['depth'] == 18 and row['roi_map'] == [256, 2, 2]
     assert all(row[k] > 0 for k in ('forward_ms', 'train_ms', 'backbone_ms', 'roi_ms'))
+
+
+def test_rgb_stream_refuses_entities_without_boxes():
+    from mdn.models.encoders import RGBEntityEncoder
+    with pytest.raises(ValueError, match=r"'limbs6' asks for \['left_leg', 'right_leg'\]"):
+        RGBEntityEncoder('coco_wholebody_133', 'limbs6', embed_dim=8, num_frames=2,
+                         backbone=dict(type='ResNetTSM', depth=18))

@@ -52,6 +52,10 @@ class RGBEntityEncoder(nn.Module):
         if roi_stage not in (0, 1, 2, 3):
             raise ValueError(f'roi_stage must be 0..3, got {roi_stage}')
         partition = get_layout(layout).partition(entity_set)
+        unboxed = [n for n in partition.names if n not in ENTITY_ORDER]
+        if unboxed:
+            raise ValueError(f'the RGB entity stream has boxes for {list(ENTITY_ORDER)} only; '
+                             f'entity set {entity_set!r} asks for {unboxed}')
         # boxes come for the six canonical entities (EntityBoxes); keep this model's
         self.register_buffer('box_index', torch.tensor(
             [ENTITY_ORDER.index(n) for n in partition.names]), persistent=False)
