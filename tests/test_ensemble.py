@@ -187,6 +187,14 @@ def test_fuse_only_table_and_json(tmp_path, capsys):
                        str(tmp_path), '--fuse-only'])
 
 
+def test_tta_without_a_tta_pipeline_is_refused_before_training(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        ensemble.main([STGCN_PENN, '--streams', 'j', '--work-root', str(tmp_path), '--tta',
+                       '--cfg-options', 'tta_pipeline=None'])
+    assert 'stgcn_penn_action.py: --tta needs a "tta_pipeline"' in capsys.readouterr().err
+    assert not (tmp_path / 'configs').exists()
+
+
 # ------------------------------------------------------------------ end to end
 
 
@@ -208,6 +216,18 @@ def test_tool_trains_two_streams_fuses_and_reuses_them(tmp_path, capsys):
     again = ensemble.main(args)
     assert 'finished run reused' in capsys.readouterr().out
     assert again[0]['top1'] == rows[0]['top1']
+    # --tta tests each finished stream once more with the tta_pipeline and fuses those scores
+    tta = ensemble.main([*args[:1], '--tta', *args[1:]])
+    text = capsys.readouterr().out
+    for stream in ('j', 'bm'):
+        run_dir = work / f'mdn_synthetic_{stream}'
+        assert (run_dir / 'test_dump_tta.pkl').is_file()
+        one_clip = read_dump(str(run_dir / 'test_dump.pkl'))
+        clips_and_mirrors = read_dump(str(run_dir / 'test_dump_tta.pkl'))
+        assert clips_and_mirrors['names'] == one_clip['names']
+        assert not np.allclose(clips_and_mirrors['scores'], one_clip['scores'])
+    assert 'finished run, testing for the score dump' in text
+    assert 0.0 <= tta[0]['top1'] <= 1.0
     # other options would mix differently-configured runs: refused
     with pytest.raises(SystemExit, match='differs from what'):
         ensemble.main(args[:-1] + ['train_cfg.max_epochs=2'])

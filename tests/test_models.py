@@ -110,6 +110,35 @@ def test_mac_infonce_hand_case():
                                torch.tensor(math.log(1 + math.exp(1 / tau))))
 
 
+def test_mac_class_aware_negatives_hand_case():
+    # three samples, one entity; samples 0 and 1 share a class, ST_b == TS_b
+    z = torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]], [[0.6, 0.8]]])
+    tau, labels = 0.5, torch.tensor([3, 3, 7])
+    sim = (z[:, 0] @ z[:, 0].t()) / tau  # symmetric, so both directions are equal
+
+    def row_ce(row, allowed):
+        return -(sim[row, row] - torch.logsumexp(sim[row, allowed], 0))
+    # rows 0 and 1 lose each other as negatives; row 2 keeps both
+    expected = (row_ce(0, [0, 2]) + row_ce(1, [1, 2]) + row_ce(2, [0, 1, 2])) / 3
+    torch.testing.assert_close(mac_infonce(z, z, tau, labels), expected)
+    assert mac_infonce(z, z, tau, labels) < mac_infonce(z, z, tau)
+    # every sample in one class: only the positives are left, the loss is 0
+    torch.testing.assert_close(mac_infonce(z, z, tau, torch.zeros(3, dtype=torch.long)),
+                               torch.tensor(0.0))
+    # in the module, labels matter only with the switch on, and gradients stay finite
+    x = torch.randn(4, T, K, D, requires_grad=True)
+    y = x.detach() + 0.1 * torch.randn_like(x)
+    labels = torch.tensor([0, 0, 1, 1])
+    torch.manual_seed(0)
+    plain = MACLoss(D, proj_dim=8)
+    torch.manual_seed(0)
+    aware = MACLoss(D, proj_dim=8, class_aware_negatives=True)
+    torch.testing.assert_close(plain(x, y, labels), plain(x, y))
+    assert aware(x, y, labels) < plain(x, y, labels)
+    aware(x, y, labels).backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
 def test_mac_loss_weight_and_validation():
     mac = MACLoss(D, proj_dim=8, loss_weight=0.1)
     x = torch.randn(4, T, K, D)

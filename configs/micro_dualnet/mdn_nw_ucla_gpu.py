@@ -1,7 +1,7 @@
 # configs/micro_dualnet/mdn_nw_ucla.py for one GPU: the same model, data and schedule, with
 # the data side of mdn.apis.config.apply_gpu_recipe (tools/train.py --gpu) spelt out, so a GPU
 # step does not wait for the CPU. Numerics are those of the CPU config (drop_last drops the
-# last 28 of 1020 training clips per epoch; fused AdamW is AdamW in one kernel).
+# last 12 of 1020 training clips per epoch at batch 16; fused AdamW is AdamW in one kernel).
 _base_ = ['./mdn_nw_ucla.py']
 gpu_loader = dict(num_workers=8, pin_memory=True, persistent_workers=True, prefetch_factor=4,
                   collate_fn=dict(type='default_collate'))

@@ -1,5 +1,5 @@
-# ST-GCN baseline on NW-UCLA cross-view: same data, pipeline and 30-epoch schedule as
-# configs/micro_dualnet/mdn_nw_ucla.py (equal training budget).
+# ST-GCN baseline on NW-UCLA cross-view: same data, pipeline and 30 epochs as
+# configs/micro_dualnet/mdn_nw_ucla.py (equal epochs; batch 32 here, 16 there).
 _base_ = [
     '../_base_/models/stgcn.py',
     '../_base_/datasets/nw_ucla.py',

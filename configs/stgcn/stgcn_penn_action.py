@@ -1,5 +1,5 @@
-# ST-GCN baseline on Penn Action: same data, pipeline and 30-epoch schedule as
-# configs/micro_dualnet/mdn_penn_action.py, so the two are compared at equal training budget.
+# ST-GCN baseline on Penn Action: same data, pipeline and 30 epochs as
+# configs/micro_dualnet/mdn_penn_action.py, compared at equal epochs (batch 32 here, 16 there).
 _base_ = [
     '../_base_/models/stgcn.py',
     '../_base_/datasets/penn_action.py',

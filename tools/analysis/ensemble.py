@@ -2,7 +2,7 @@
 
     python tools/analysis/ensemble.py CONFIG [CONFIG ...] --streams j b jm bm
         --work-root work_dirs/ensemble [--seeds 0 1 2] [--weights 1 1 1 1]
-        [--cfg-options ...] [--out-json ensemble.json] [--fuse-only]
+        [--cfg-options ...] [--out-json ensemble.json] [--fuse-only] [--tta]
 
 The 4-stream protocol of PYSKL / CTR-GCN / InfoGCN, for any config (Micro-DualNet or
 ST-GCN), so both models are compared on the same footing:
@@ -25,6 +25,10 @@ ST-GCN), so both models are compared on the same footing:
   every dump lists the same clips in the same order. With ``--seeds`` each seed's streams
   are fused together and the table gives mean +- sample std over seeds.
 * ``--fuse-only`` skips training and fuses the dumps already in WORK_ROOT.
+* ``--tta`` also tests every stream's last checkpoint with the config's ``tta_pipeline``
+  (``tools/test.py --tta``: several clips per video and their mirror images) and fuses those
+  scores (``test_dump_tta.pkl``) instead, so an ensemble is compared with single networks
+  tested the same way.
 """
 import argparse
 import json
@@ -41,7 +45,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from mmengine.config import DictAction  # noqa: E402
 
-from accuracy_suite import run_one  # noqa: E402
+from accuracy_suite import _test, run_one  # noqa: E402
 from mdn.apis.config import load_config  # noqa: E402
 from mdn.apis.streams import (METRIC_KEYS, derive_stream_config, fuse_dumps,  # noqa: E402
                               stream_features)
@@ -83,14 +87,28 @@ def write_stream_config(config: str, stream: str, work_root: str, options: dict)
     return path
 
 
+def dump_name(tta: bool) -> str:
+    return 'test_dump_tta.pkl' if tta else 'test_dump.pkl'
+
+
+def tta_dump(stream_config: str, checkpoint: str, work_dir: str) -> str:
+    """Test ``checkpoint`` with the config's ``tta_pipeline`` once; the score dump's path."""
+    dump = osp.join(work_dir, dump_name(True))
+    if not osp.isfile(dump):
+        _test(stream_config, checkpoint, work_dir, ['--tta'],
+              osp.join(work_dir, 'test_metrics_tta.json'), dump)
+    return dump
+
+
 def run_streams(config: str, streams: Sequence[str], work_root: str, options: dict,
-                seed: Optional[int], fuse_only: bool = False) -> List[dict]:
+                seed: Optional[int], fuse_only: bool = False, tta: bool = False
+                ) -> List[dict]:
     """Train + test (or, with ``fuse_only``, just locate) each stream's run; one record each
-    with the path of its per-clip score dump."""
+    with the path of its per-clip score dump (of the ``tta_pipeline`` test with ``tta``)."""
     records = []
     for i, stream in enumerate(streams, 1):
         work_dir = stream_work_dir(work_root, config, stream, seed)
-        dump = osp.join(work_dir, 'test_dump.pkl')
+        dump = osp.join(work_dir, dump_name(tta))
         head = (f'[ensemble] {config_name(config)}'
                 + ('' if seed is None else f' seed {seed}') + f': stream {stream} ({i}/'
                 f'{len(streams)})')
@@ -109,11 +127,13 @@ def run_streams(config: str, streams: Sequence[str], work_root: str, options: di
                   else 'training')
         print(f'{head}: {status} ({work_dir})', flush=True)
         record = run_one(path, work_root, [], seed, dump=True)
+        if tta:
+            record['dump'] = tta_dump(path, record['checkpoint'], work_dir)
         records.append(dict(config=config, stream=stream, seed=seed, dump=record['dump'],
                             stream_config=path, checkpoint=record.get('checkpoint'),
                             train_minutes=record.get('train_minutes')))
-        print(f'{head}: done, test top-1 {record["metrics"].get("acc/top1", float("nan")):.4f}',
-              flush=True)
+        print(f'{head}: done, test top-1 {record["metrics"].get("acc/top1", float("nan")):.4f}'
+              ' (one clip per video)', flush=True)
     return records
 
 
@@ -179,6 +199,9 @@ def main(argv=None) -> List[dict]:
     parser.add_argument('--out-json')
     parser.add_argument('--fuse-only', action='store_true',
                         help='no training: fuse the score dumps already in WORK_ROOT')
+    parser.add_argument('--tta', action='store_true',
+                        help="fuse scores of each stream tested with the config's "
+                             'tta_pipeline (clips and mirror images) instead of one clip')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     args = parser.parse_args(argv)
     for stream in args.streams:
@@ -192,12 +215,17 @@ def main(argv=None) -> List[dict]:
     if len(weights) != len(args.streams):
         parser.error(f'{len(weights)} --weights for {len(args.streams)} --streams')
     seeds = args.seeds or [None]
+    if args.tta and not args.fuse_only:
+        for config in args.configs:  # fail now, not after hours of training
+            if not load_config(config, args.cfg_options).get('tta_pipeline'):
+                parser.error(f'{config}: --tta needs a "tta_pipeline" in the config (e.g. '
+                             'configs/_base_/datasets/nw_ucla.py)')
 
     records, fused = [], []
     for config in args.configs:
         for seed in seeds:
             runs = run_streams(config, args.streams, args.work_root, args.cfg_options, seed,
-                               args.fuse_only)
+                               args.fuse_only, args.tta)
             fused.append(fuse_records(runs, weights))
             records += runs
             print(f'[ensemble] {config_name(config)}'

@@ -19,6 +19,10 @@ test_pipeline = [
     dict(type='GenSkeletonFeatures', feats=feats),
     dict(type='PackMicroActionInputs'),
 ]
+# tools/test.py --tta: 10 clips per video and the mirror image of each, scores averaged
+tta_pipeline = (test_pipeline[:1]
+                + [dict(type='UniformSampleFrames', clip_len=clip_len, num_clips=10,
+                        test_mode=True), dict(type='FlipTestClips')] + test_pipeline[2:])
 train_dataloader = dict(
     batch_size=32, num_workers=1, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),

@@ -5,7 +5,14 @@ features are projected and L2-normalised; the positive of (sample b, entity i, S
 (b, i, TS), the negatives are the other samples' same entity in the batch (the global
 batch, gathered across processes); a symmetric
 InfoNCE (ST->TS and TS->ST) with temperature 0.1, averaged over entities, weighted by lambda.
+
+With ``class_aware_negatives`` the other samples *of the same class* are left out of the
+negatives (they are neither positives nor pushed away): instance discrimination would
+otherwise push apart the very samples the classifier has to bring together, which costs most
+where a batch holds many samples per class (few classes, e.g. NW-UCLA's 10).
 """
+from typing import Optional
+
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -14,10 +21,18 @@ from torch import Tensor, nn
 from mdn.registry import MODELS
 
 
-def mac_infonce(z_st: Tensor, z_ts: Tensor, temperature: float) -> Tensor:
-    """Symmetric InfoNCE on ``[B, K, P]`` L2-normalised embeddings, mean over entities."""
+def mac_infonce(z_st: Tensor, z_ts: Tensor, temperature: float,
+                labels: Optional[Tensor] = None) -> Tensor:
+    """Symmetric InfoNCE on ``[B, K, P]`` L2-normalised embeddings, mean over entities.
+
+    ``labels [B]``: where given, pairs of different samples with the same label are not
+    negatives (their logits are masked out of both directions)."""
     B, K, _ = z_st.shape
     logits = torch.einsum('ikp,jkp->kij', z_st, z_ts) / temperature  # [K, B, B]
+    if labels is not None:
+        same = labels[:, None] == labels[None, :]
+        same.fill_diagonal_(False)  # the positive stays
+        logits = logits.masked_fill(same, float('-inf'))
     target = torch.arange(B, device=z_st.device).expand(K, B).reshape(-1)
     st_to_ts = F.cross_entropy(logits.reshape(K * B, B), target)
     ts_to_st = F.cross_entropy(logits.transpose(1, 2).reshape(K * B, B), target)
@@ -54,21 +69,25 @@ class MACLoss(nn.Module):
         dim: D of the path features; proj_dim: P.
         temperature: InfoNCE temperature (0.1).
         loss_weight: lambda (0.1); 0 disables the loss (ablation "no MAC").
+        class_aware_negatives: leave same-class samples out of the negatives (needs the
+            labels in ``forward``; without them every other sample is a negative).
     """
 
     def __init__(self, dim: int, proj_dim: int = 64, temperature: float = 0.1,
-                 loss_weight: float = 0.1):
+                 loss_weight: float = 0.1, class_aware_negatives: bool = False):
         super().__init__()
         if temperature <= 0:
             raise ValueError(f'MAC temperature must be > 0, got {temperature}')
         if loss_weight < 0:
             raise ValueError(f'MAC loss_weight must be >= 0, got {loss_weight}')
         self.temperature, self.loss_weight = temperature, loss_weight
+        self.class_aware_negatives = class_aware_negatives
         self.proj_st = nn.Sequential(nn.Linear(dim, dim), nn.GELU(), nn.Linear(dim, proj_dim))
         self.proj_ts = nn.Sequential(nn.Linear(dim, dim), nn.GELU(), nn.Linear(dim, proj_dim))
 
-    def forward(self, x_st: Tensor, x_ts: Tensor) -> Tensor:
-        """``[B, T, K, D]`` x2 (before routing) -> weighted scalar loss."""
+    def forward(self, x_st: Tensor, x_ts: Tensor, labels: Optional[Tensor] = None) -> Tensor:
+        """``[B, T, K, D]`` x2 (before routing), ``labels [B]`` (used with
+        ``class_aware_negatives``) -> weighted scalar loss."""
         z_st = F.normalize(self.proj_st(x_st.mean(1)), dim=-1)
         z_ts = F.normalize(self.proj_ts(x_ts.mean(1)), dim=-1)
         # Multi-process: every rank computes the loss of the *global* batch; only its own
@@ -76,7 +95,14 @@ class MACLoss(nn.Module):
         # gradient once each rank's gradient is scaled by the world size (value unchanged).
         all_st, world = gather_batch(z_st)
         all_ts, _ = gather_batch(z_ts)
-        loss = mac_infonce(all_st, all_ts, self.temperature)
+        if self.class_aware_negatives and labels is not None:
+            labels = labels.reshape(-1)
+            if labels.numel() != z_st.shape[0]:  # several clips per sample: one label each
+                labels = labels.repeat_interleave(z_st.shape[0] // labels.numel())
+            labels, _ = gather_batch(labels)
+        else:
+            labels = None
+        loss = mac_infonce(all_st, all_ts, self.temperature, labels)
         if world > 1:
             loss = loss + (world - 1) * (loss - loss.detach())
         return self.loss_weight * loss

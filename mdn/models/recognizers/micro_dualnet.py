@@ -176,7 +176,7 @@ class MicroDualNet(CompiledCoreMixin, BaseModel):
         """``logits [B, classes]``, ``labels [B]`` -> CE (+ MAC) and logged statistics."""
         losses = dict(loss_cls=self.head.loss(logits, labels))
         if self.mac_loss is not None:
-            losses['loss_mac'] = self.mac_loss(out['x_st'], out['x_ts'])
+            losses['loss_mac'] = self.mac_loss(out['x_st'], out['x_ts'], labels)
         with torch.no_grad():
             losses['acc'] = (logits.argmax(-1) == labels).float().mean()
             w = out['weights']
