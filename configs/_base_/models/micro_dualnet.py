@@ -12,10 +12,9 @@ model = dict(
     encoder=dict(type='EntityEncoder', max_frames=256),
     path=dict(type='FactorisedPath', depth=3, num_heads=8, mlp_ratio=2.0, dropout=0.1),
     router=dict(type='EntityRouter', hidden=64, temperature=1.0, per_frame=False),
-    # class_aware_negatives: other clips of the same class are not MAC negatives (instance
-    # discrimination would push apart what the classifier pulls together; docs/method.md)
+    # class_aware_negatives=True leaves same-class clips out of MAC's negatives (docs/method.md)
     mac_loss=dict(type='MACLoss', proj_dim=64, temperature=0.1, loss_weight=0.1,
-                  class_aware_negatives=True),
+                  class_aware_negatives=False),
     global_stream=dict(type='GlobalPoseStream', embed_dim=128, depth=2),
     # temporal_segments: pool 4 stretches of the clip separately so the head keeps the order
     # of phases (+0.9 to +2.3 top-1 on NW-UCLA / Penn Action, docs/benchmarks.md)
