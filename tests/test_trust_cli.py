@@ -344,5 +344,6 @@ def test_tta_swaps_in_ten_clips_and_their_mirror_images(config):
 def test_tta_without_a_tta_pipeline_names_the_config():
     from mdn.apis.config import apply_test_time_augmentation
     cfg = load_config(SYNTHETIC)
+    cfg.pop('tta_pipeline')
     with pytest.raises(ConfigError, match='mdn_synthetic.py.*tta_pipeline'):
         apply_test_time_augmentation(cfg)
