@@ -10,6 +10,7 @@ from mdn.layouts import get_layout
 from mdn.registry import MODELS
 
 from .entity_graph import EntityGraphStem
+from .entity_joint_attention import EntityJointAttentionStem
 
 
 @MODELS.register_module()
@@ -29,7 +30,9 @@ class EntityEncoder(nn.Module):
     to every joint embedding the output of that many blocks of graph convolution over each
     entity's own subgraph of the layout's edges and depthwise temporal convolution per joint,
     so the fine detail inside a hand or a face (finger shape, local motion) is in each joint
-    feature before pooling.
+    feature before pooling. ``joint_attention=dict(num_blocks=..., channels=..., num_heads=...)``
+    adds instead (or as well) :class:`.entity_joint_attention.EntityJointAttentionStem`:
+    attention among the joints of each entity per frame and along each joint's trajectory.
 
     A residual MLP mixes the result; entity and time position embeddings are added. With
     ``temporal_kernel > 0`` a residual depthwise convolution over time (per entity, per
@@ -45,12 +48,13 @@ class EntityEncoder(nn.Module):
         graph_blocks: joint-level graph/temporal blocks before pooling (0: none).
         graph_channels: their width (small: it is paid per joint and frame).
         graph_temporal_kernel: odd temporal kernel of those blocks.
+        joint_attention: keyword arguments of the joint-attention stem (None: none).
     """
 
     def __init__(self, layout: str, entity_set='body6', in_channels: int = 3,
                  embed_dim: int = 128, max_frames: int = 256, dropout: float = 0.0,
                  temporal_kernel: int = 0, graph_blocks: int = 0, graph_channels: int = 32,
-                 graph_temporal_kernel: int = 9):
+                 graph_temporal_kernel: int = 9, joint_attention: Optional[dict] = None):
         super().__init__()
         if temporal_kernel < 0 or (temporal_kernel and temporal_kernel % 2 == 0):
             raise ValueError(f'temporal_kernel must be 0 or odd, got {temporal_kernel}')
@@ -68,6 +72,9 @@ class EntityEncoder(nn.Module):
         self.graph_stem = (EntityGraphStem(self.layout, self.partition, C, D, graph_blocks,
                                            graph_channels, graph_temporal_kernel, dropout)
                            if graph_blocks else None)
+        self.attention_stem = (EntityJointAttentionStem(
+            self.layout, self.partition, C, D, max_frames=max_frames, dropout=dropout,
+            **joint_attention) if joint_attention else None)
         self.joint_value = nn.Linear(D, D)
         self.entity_query = nn.Parameter(torch.zeros(K, D))
         # entity-wise linear: weight [K, V, C, D], masked to the entity's joints
@@ -118,6 +125,8 @@ class EntityEncoder(nn.Module):
                                                            + self.joint_embed)
         if self.graph_stem is not None:
             h = h + self.graph_stem(x, present)
+        if self.attention_stem is not None:
+            h = h + self.attention_stem(x, present)
         h = torch.nn.functional.gelu(h)  # [B,T,V,D]
         K, D = self.num_entities, self.embed_dim
         keep = self.entity_keep & present[:, :, None, :]  # [B,T,K,V]
