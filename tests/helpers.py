@@ -2,6 +2,7 @@
 import numpy as np
 import torch
 
+from mdn.layouts import get_layout
 from mdn.registry import MODELS
 from mdn.structures import MicroActionDataSample
 
@@ -34,3 +35,24 @@ def samples(labels):
 def tiny_batch(B=4, T=8, V=17, C=3, num_classes=4, seed=0):
     g = torch.Generator().manual_seed(seed)
     return torch.randn(B, 1, T, V, C, generator=g), samples(torch.arange(B) % num_classes)
+
+
+def layout_and_partition(layout_name, entity_set='body6'):
+    """A registered layout and its entity partition, for tests of the joint-level stems."""
+    layout = get_layout(layout_name)
+    return layout, layout.partition(entity_set)
+
+
+def whole_body_params_without_gradient(encoder):
+    """Build a tiny whole-body (133-keypoint) model with this encoder config, run one loss
+    backward with the router moved off its even start, and return (model, names of the
+    trainable parameters that got no gradient)."""
+    torch.manual_seed(0)
+    model = tiny_model(layout='coco_wholebody_133', in_channels=3, encoder=encoder)
+    with torch.no_grad():  # the router starts at an even mix (zero last layer); move it off
+        model.router.w2.normal_(0, 0.1)
+    x, batch_samples = tiny_batch(B=4, T=6, V=133, C=3)
+    losses = model(x, batch_samples, mode='loss')
+    sum(v for k, v in losses.items() if k.startswith('loss')).backward()
+    return model, [n for n, p in model.named_parameters()
+                   if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)]

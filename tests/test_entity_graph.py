@@ -8,16 +8,12 @@ from mdn.layouts import get_layout
 from mdn.models.encoders import EntityEncoder
 from mdn.models.encoders.entity_graph import (EntityGraphBlock, EntityGraphStem,
                                               entity_subgraph_adjacency, entity_subgraph_edges)
-from tests.helpers import tiny_batch, tiny_model
+from tests.helpers import layout_and_partition, whole_body_params_without_gradient
 
-
-def _partition(layout_name, entity_set='body6'):
-    layout = get_layout(layout_name)
-    return layout, layout.partition(entity_set)
 
 
 def test_subgraph_keeps_only_edges_inside_an_entity():
-    layout, partition = _partition('coco_17')
+    layout, partition = layout_and_partition('coco_17')
     edges = {tuple(e) for e in entity_subgraph_edges(layout, partition)}
     groups = [set(g) for g in partition.indices]
     for a, b in edges:
@@ -28,7 +24,7 @@ def test_subgraph_keeps_only_edges_inside_an_entity():
 
 
 def test_adjacency_is_symmetric_normalised_with_self_loops():
-    layout, partition = _partition('coco_17')
+    layout, partition = layout_and_partition('coco_17')
     adj = entity_subgraph_adjacency(layout, partition)
     assert adj.shape == (17, 17)
     np.testing.assert_allclose(adj, adj.T)
@@ -37,7 +33,7 @@ def test_adjacency_is_symmetric_normalised_with_self_loops():
 
 
 def test_stem_shapes_on_whole_body_layout():
-    layout, partition = _partition('coco_wholebody_133')
+    layout, partition = layout_and_partition('coco_wholebody_133')
     stem = EntityGraphStem(layout, partition, in_channels=5, out_dim=24, num_blocks=2,
                            channels=8, temporal_kernel=5)
     out = stem(torch.randn(2, 6, 133, 5))
@@ -49,7 +45,7 @@ def test_stem_shapes_on_whole_body_layout():
 def test_message_does_not_cross_entities_in_one_block_without_time():
     """A joint's change reaches only joints of its own entities (one block, kernel 1)."""
     torch.manual_seed(0)
-    layout, partition = _partition('coco_17')
+    layout, partition = layout_and_partition('coco_17')
     stem = EntityGraphStem(layout, partition, 3, 8, num_blocks=1, channels=4, temporal_kernel=1)
     stem.eval()
     for m in stem.modules():  # GroupNorm mixes all joints of a sample; measure without it
@@ -68,16 +64,8 @@ def test_message_does_not_cross_entities_in_one_block_without_time():
 
 
 def test_every_parameter_gets_a_gradient_on_whole_body_layout():
-    torch.manual_seed(0)
-    model = tiny_model(layout='coco_wholebody_133', in_channels=3,
-                       encoder=dict(type="EntityEncoder", graph_blocks=2, graph_channels=8, graph_temporal_kernel=3))
-    with torch.no_grad():  # the router starts at an even mix (zero last layer); move it off
-        model.router.w2.normal_(0, 0.1)
-    x, samples = tiny_batch(B=4, T=6, V=133, C=3)
-    losses = model(x, samples, mode='loss')
-    sum(v for k, v in losses.items() if k.startswith('loss')).backward()
-    no_grad = [n for n, p in model.named_parameters()
-               if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)]
+    model, no_grad = whole_body_params_without_gradient(dict(
+        type='EntityEncoder', graph_blocks=2, graph_channels=8, graph_temporal_kernel=3))
     assert no_grad == []
     stem = model.encoder.graph_stem
     assert stem is not None and len(stem.blocks) == 2

@@ -7,16 +7,12 @@ from mdn.layouts import get_layout
 from mdn.models.encoders import EntityEncoder
 from mdn.models.encoders.entity_joint_attention import (EntityJointAttentionStem,
                                                         JointAttentionBlock, same_entity_mask)
-from tests.helpers import tiny_batch, tiny_model
+from tests.helpers import layout_and_partition, whole_body_params_without_gradient
 
-
-def _partition(layout_name, entity_set='body6'):
-    layout = get_layout(layout_name)
-    return layout, layout.partition(entity_set)
 
 
 def test_same_entity_mask_by_hand_on_coco_17():
-    layout, partition = _partition('coco_17')
+    layout, partition = layout_and_partition('coco_17')
     pairs = same_entity_mask(partition, 17)
     names = layout.keypoint_names
     i = names.index
@@ -30,7 +26,7 @@ def test_same_entity_mask_by_hand_on_coco_17():
 
 
 def test_stem_shapes_on_whole_body_layout():
-    layout, partition = _partition('coco_wholebody_133')
+    layout, partition = layout_and_partition('coco_wholebody_133')
     stem = EntityJointAttentionStem(layout, partition, in_channels=5, out_dim=24, num_blocks=2,
                                     channels=8, num_heads=2)
     assert stem(torch.randn(2, 6, 133, 5)).shape == (2, 6, 133, 24)
@@ -42,7 +38,7 @@ def test_one_block_reaches_only_joints_of_the_moved_joints_entities():
     """Spatial attention is masked to the entity, temporal attention stays on one joint: after
     one block a joint's change reaches its entities' joints (in every frame) and no other."""
     torch.manual_seed(0)
-    layout, partition = _partition('coco_17')
+    layout, partition = layout_and_partition('coco_17')
     stem = EntityJointAttentionStem(layout, partition, 3, 8, num_blocks=1, channels=8,
                                     num_heads=2).eval()
     x = torch.randn(1, 5, 17, 3)
@@ -59,7 +55,7 @@ def test_one_block_reaches_only_joints_of_the_moved_joints_entities():
 
 def test_body_scope_reaches_every_joint_and_bad_scope_is_refused():
     torch.manual_seed(0)
-    layout, partition = _partition('coco_17')
+    layout, partition = layout_and_partition('coco_17')
     stem = EntityJointAttentionStem(layout, partition, 3, 8, num_blocks=1, channels=8,
                                     num_heads=2, scope='body').eval()
     x = torch.randn(1, 3, 17, 3)
@@ -73,17 +69,8 @@ def test_body_scope_reaches_every_joint_and_bad_scope_is_refused():
 
 
 def test_every_parameter_gets_a_gradient_on_whole_body_layout():
-    torch.manual_seed(0)
-    model = tiny_model(layout='coco_wholebody_133', in_channels=3,
-                       encoder=dict(type='EntityEncoder',
-                                    joint_attention=dict(num_blocks=2, channels=8, num_heads=2)))
-    with torch.no_grad():  # the router starts at an even mix (zero last layer); move it off
-        model.router.w2.normal_(0, 0.1)
-    x, samples = tiny_batch(B=4, T=6, V=133, C=3)
-    losses = model(x, samples, mode='loss')
-    sum(v for k, v in losses.items() if k.startswith('loss')).backward()
-    no_grad = [n for n, p in model.named_parameters()
-               if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)]
+    model, no_grad = whole_body_params_without_gradient(dict(
+        type='EntityEncoder', joint_attention=dict(num_blocks=2, channels=8, num_heads=2)))
     assert no_grad == []
     stem = model.encoder.attention_stem
     assert stem is not None and len(stem.blocks) == 2
