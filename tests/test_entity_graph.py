@@ -11,7 +11,6 @@ from mdn.models.encoders.entity_graph import (EntityGraphBlock, EntityGraphStem,
 from tests.helpers import layout_and_partition, whole_body_params_without_gradient
 
 
-
 def test_subgraph_keeps_only_edges_inside_an_entity():
     layout, partition = layout_and_partition('coco_17')
     edges = {tuple(e) for e in entity_subgraph_edges(layout, partition)}

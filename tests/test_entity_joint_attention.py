@@ -10,7 +10,6 @@ from mdn.models.encoders.entity_joint_attention import (EntityJointAttentionStem
 from tests.helpers import layout_and_partition, whole_body_params_without_gradient
 
 
-
 def test_same_entity_mask_by_hand_on_coco_17():
     layout, partition = layout_and_partition('coco_17')
     pairs = same_entity_mask(partition, 17)

@@ -11,10 +11,12 @@ to its own trajectory over the clip; entities still meet only as tokens, in the 
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mdn.layouts.base import EntityPartition, KeypointLayout
+
+from ..layers import Mlp
+from ..layers.transformer import Attention
 
 
 def same_entity_mask(partition: EntityPartition, num_keypoints: int) -> Tensor:
@@ -39,39 +41,24 @@ class JointAttentionBlock(nn.Module):
     def __init__(self, pairs: Tensor, dim: int, num_heads: int = 4, mlp_ratio: float = 2.0,
                  dropout: float = 0.0):
         super().__init__()
-        if dim % num_heads:
-            raise ValueError(f'joint width {dim} is not divisible by num_heads={num_heads}')
-        self.num_heads = num_heads
         self.register_buffer('pairs', pairs, persistent=False)
-        self.norm_s, self.norm_t, self.norm_m = nn.LayerNorm(dim), nn.LayerNorm(dim), \
-            nn.LayerNorm(dim)
-        self.qkv_s, self.out_s = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
-        self.qkv_t, self.out_t = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
-        hidden = int(dim * mlp_ratio)
-        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout),
-                                 nn.Linear(hidden, dim))
+        self.norm_s, self.norm_t, self.norm_m = (nn.LayerNorm(dim) for _ in range(3))
+        self.spatial, self.temporal = Attention(dim, num_heads), Attention(dim, num_heads)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), dropout=dropout)
         self.drop = nn.Dropout(dropout)
-
-    def _attend(self, h: Tensor, qkv: nn.Linear, out: nn.Linear, mask: Tensor) -> Tensor:
-        """``h [N, L, d]`` with ``mask [N, 1, L, L]`` (True = may attend) -> ``[N, L, d]``."""
-        N, L, d = h.shape
-        q, k, v = qkv(h).view(N, L, 3, self.num_heads, d // self.num_heads).permute(
-            2, 0, 3, 1, 4)
-        att = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        return out(att.transpose(1, 2).reshape(N, L, d))
 
     def forward(self, h: Tensor, present: Tensor) -> Tensor:
         """``h [B, T, V, d]``, ``present [B, T, V]`` bool -> ``[B, T, V, d]``."""
         B, T, V, d = h.shape
         eye_v = torch.eye(V, dtype=torch.bool, device=h.device)
         spatial_mask = self.pairs & (present[:, :, None, :] | eye_v)  # [B, T, V, V]
-        h = h + self.drop(self._attend(self.norm_s(h).reshape(B * T, V, d), self.qkv_s,
-                                       self.out_s, spatial_mask.reshape(B * T, 1, V, V))
-                          .view(B, T, V, d))
+        spatial = self.spatial(self.norm_s(h).reshape(B * T, V, d),
+                               spatial_mask.reshape(B * T, 1, V, V))
+        h = h + self.drop(spatial.view(B, T, V, d))
         by_joint = self.norm_t(h).transpose(1, 2).reshape(B * V, T, d)
         eye_t = torch.eye(T, dtype=torch.bool, device=h.device)
         seen = present.transpose(1, 2).reshape(B * V, 1, 1, T)
-        temporal = self._attend(by_joint, self.qkv_t, self.out_t, seen | eye_t)
+        temporal = self.temporal(by_joint, seen | eye_t)
         h = h + self.drop(temporal.view(B, V, T, d).transpose(1, 2))
         return h + self.drop(self.mlp(self.norm_m(h)))
 

@@ -1,6 +1,7 @@
 """Pre-norm transformer blocks over a token axis (the paths reshape so the axis is entities
 or time)."""
-import torch
+from typing import Optional
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -27,12 +28,13 @@ class Attention(nn.Module):
         self.num_heads, self.dropout = num_heads, dropout
         self.qkv, self.proj = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Shape: ``[N, L, D] -> [N, L, D]``."""
+    def forward(self, x: Tensor, attn_mask: Optional[Tensor] = None) -> Tensor:
+        """Shape: ``[N, L, D] -> [N, L, D]``; ``attn_mask`` bool ``[N, 1, L, L]`` (True: may
+        attend), e.g. to keep joint tokens inside their entities."""
         N, L, D = x.shape
         q, k, v = self.qkv(x).view(N, L, 3, self.num_heads, D // self.num_heads).permute(
             2, 0, 3, 1, 4)
-        out = F.scaled_dot_product_attention(q, k, v,
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
                                              dropout_p=self.dropout if self.training else 0.0)
         return self.proj(out.transpose(1, 2).reshape(N, L, D))
 
